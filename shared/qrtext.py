@@ -1,0 +1,101 @@
+"""The QR text form of a token: digits only, so it fits a small QR and survives a keyboard.
+
+A USB handheld scanner "types" what it reads; under a Russian layout every Latin letter arrives
+as a Cyrillic one, but the digit row is the same in every layout. So the text is decimal digits
+(QR numeric mode: 3.33 bits a digit, 99.7% as dense as byte mode) of this binary:
+
+    byte 0      format version (1)
+    byte 1      signature length S
+    S bytes     the JWS signature, raw (64 bytes instead of 86 base64url characters)
+    the rest    raw DEFLATE, with the preset dictionary below, of: header JSON, "\\n", payload JSON
+
+The verifier inflates (capped), rebuilds the exact compact JWS and verifies that: the QR is a
+transport encoding of the standard token, not a second format to trust.
+"""
+from __future__ import annotations
+
+import re
+import zlib
+
+from shared.b64 import b64url_decode, b64url_encode
+from shared.codes import Code
+from shared.errors import TokenError
+
+VERSION = 1
+MAX_QR_DIGITS = 2400  # version 40-L numeric holds 7089; ours are ~500. Checked before int().
+MAX_INFLATED = 4096   # a credential's header and payload are ~300 bytes; caps a DEFLATE bomb
+_DIGITS = re.compile(r"[1-9][0-9]*")
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+# Frozen for format version 1: changing one byte breaks every QR already printed. The most
+# likely strings go last (DEFLATE finds near matches cheaper).
+PRESET_DICTIONARY = (
+    "Александр Алексей Андрей Анна Валентина Виктор Владимир Галина Дмитрий Евгений Екатерина "
+    "Елена Иван Ирина Мария Михаил Наталья Николай Ольга Павел Светлана Сергей Татьяна Юлия "
+    "ович евич ична овна евна ова ева ина ий ая енко ин ов ев "
+    '"c":"disability_1""c":"disability_2""c":"disability_3""c":"disabled_child"'
+    '"c":"combat_veteran""c":"svo_family""c":"pensioner""c":"low_income"'
+    '"t":"beneficiary","h":{"f":"'
+    '{"alg":"EdDSA","kid":"'
+    '{"alg":"ES256","kid":"","typ":"socpass+jwt"}\n{"iss":"RU-","iat":17,"exp":1,"jti":"'
+    '","t":"large_family","h":{"f":"","g":"","p":"","b":"19'
+    '"},"n":3,"r":"27","status":{"status_list":{"idx":,"uri":"https://'
+    '/status/1"}}}'
+).encode("utf-8")
+
+
+def _malformed(why: str) -> TokenError:
+    return TokenError(Code.MALFORMED, why)
+
+
+def _deflate(data: bytes) -> bytes:
+    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, PRESET_DICTIONARY)
+    return co.compress(data) + co.flush()
+
+
+def _inflate(data: bytes) -> bytes:
+    do = zlib.decompressobj(-15, PRESET_DICTIONARY)
+    try:
+        out = do.decompress(data, MAX_INFLATED + 1)
+    except zlib.error as err:
+        raise _malformed(f"bad DEFLATE data: {err}") from err
+    if len(out) > MAX_INFLATED or do.unconsumed_tail:
+        raise _malformed("inflated content too large")
+    if not do.eof or do.unused_data:
+        raise _malformed("DEFLATE stream incomplete or followed by extra bytes")
+    return out
+
+
+def encode(token: str) -> str:
+    """Compact JWS -> QR digits."""
+    header_b64, payload_b64, sig_b64 = token.split(".")
+    header, payload, signature = (b64url_decode(p) for p in (header_b64, payload_b64, sig_b64))
+    if b"\n" in header or len(signature) > 255:
+        raise ValueError("token cannot be put in QR form")
+    binary = bytes([VERSION, len(signature)]) + signature + _deflate(header + b"\n" + payload)
+    return str(int.from_bytes(binary, "big"))
+
+
+def decode(text: str) -> str:
+    """QR text (digits, or a plain compact JWS) -> compact JWS. Surrounding whitespace ignored."""
+    if not isinstance(text, str):
+        raise _malformed("QR text must be a string")
+    if len(text) > MAX_QR_DIGITS + 64:
+        raise _malformed("QR text too long")
+    text = text.strip()
+    if _COMPACT.fullmatch(text):
+        return text
+    if not _DIGITS.fullmatch(text) or len(text) > MAX_QR_DIGITS:
+        raise _malformed("not a socpass QR code")
+    number = int(text)
+    binary = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    if len(binary) < 3 or binary[0] != VERSION:
+        raise _malformed("unknown QR format version")
+    sig_len = binary[1]
+    signature, compressed = binary[2:2 + sig_len], binary[2 + sig_len:]
+    if len(signature) != sig_len or not compressed:
+        raise _malformed("QR content truncated")
+    header, sep, payload = _inflate(compressed).partition(b"\n")
+    if not sep:
+        raise _malformed("QR content has no header separator")
+    return ".".join((b64url_encode(header), b64url_encode(payload), b64url_encode(signature)))
