@@ -25,7 +25,8 @@ VERSION = 1
 MAX_QR_DIGITS = 2400  # version 40-L numeric holds 7089; ours are ~500. Checked before int().
 MAX_INFLATED = 4096   # a credential's header and payload are ~300 bytes; caps a DEFLATE bomb
 _DIGITS = re.compile(r"[1-9][0-9]*")
-_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# An empty signature part is let through so that "alg": "none" gets its own code, not malformed.
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 # Frozen for format version 1: changing one byte breaks every QR already printed. The most
 # likely strings go last (DEFLATE finds near matches cheaper).

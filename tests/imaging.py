@@ -27,7 +27,9 @@ def random_digits(rng: np.random.Generator, n_bytes: int = 220) -> str:
 
 def make_qr(digits: str, *, box_size: int = 4, border: int = 4) -> np.ndarray:
     """Render ``digits`` as a numeric-mode, error-correction-M QR code; gray uint8, black on white."""
-    q = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border)
+    q = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border
+    )
     q.add_data(qrcode.util.QRData(digits, mode=qrcode.util.MODE_NUMBER))
     q.make(fit=True)
     pil = q.make_image().get_image().convert("L")
