@@ -20,6 +20,7 @@ import zlib
 from shared.b64 import b64url_decode, b64url_encode
 from shared.codes import Code
 from shared.errors import TokenError
+from shared.inflate import inflate_capped
 
 VERSION = 1
 MAX_QR_DIGITS = 2400  # version 40-L numeric holds 7089; ours are ~500. Checked before int().
@@ -54,19 +55,6 @@ def _deflate(data: bytes) -> bytes:
     return co.compress(data) + co.flush()
 
 
-def _inflate(data: bytes) -> bytes:
-    do = zlib.decompressobj(-15, PRESET_DICTIONARY)
-    try:
-        out = do.decompress(data, MAX_INFLATED + 1)
-    except zlib.error as err:
-        raise _malformed(f"bad DEFLATE data: {err}") from err
-    if len(out) > MAX_INFLATED or do.unconsumed_tail:
-        raise _malformed("inflated content too large")
-    if not do.eof or do.unused_data:
-        raise _malformed("DEFLATE stream incomplete or followed by extra bytes")
-    return out
-
-
 def encode(token: str) -> str:
     """Compact JWS -> QR digits."""
     header_b64, payload_b64, sig_b64 = token.split(".")
@@ -96,7 +84,8 @@ def decode(text: str) -> str:
     signature, compressed = binary[2:2 + sig_len], binary[2 + sig_len:]
     if len(signature) != sig_len or not compressed:
         raise _malformed("QR content truncated")
-    header, sep, payload = _inflate(compressed).partition(b"\n")
+    header, sep, payload = inflate_capped(compressed, limit=MAX_INFLATED, wbits=-15, zdict=PRESET_DICTIONARY,
+                                             what="QR content").partition(b"\n")
     if not sep:
         raise _malformed("QR content has no header separator")
     return ".".join((b64url_encode(header), b64url_encode(payload), b64url_encode(signature)))

@@ -13,6 +13,7 @@ from typing import Any
 from shared.b64 import b64url_decode, b64url_encode
 from shared.codes import Code
 from shared.errors import TokenError
+from shared.inflate import inflate_capped
 from shared.keys import KeyResolver, PrivateKey
 from shared.token import STATUS_LIST_TYP, parse, sign, verify
 
@@ -76,15 +77,7 @@ class StatusList:
             compressed = b64url_decode(lst)
         except ValueError as err:
             raise _bad(f"status_list.lst: {err}") from err
-        do = zlib.decompressobj()
-        try:
-            data = do.decompress(compressed, max_bytes + 1)
-        except zlib.error as err:
-            raise _bad(f"status_list.lst is not zlib data: {err}") from err
-        if len(data) > max_bytes or do.unconsumed_tail:
-            raise _bad("status list too large")
-        if not do.eof or do.unused_data:
-            raise _bad("status_list.lst truncated or followed by extra bytes")
+        data = inflate_capped(compressed, limit=max_bytes, what="status list")
         return cls(len(data) * (8 // bits), bits, data=data)
 
 

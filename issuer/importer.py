@@ -1,0 +1,291 @@
+"""Registry import from CSV: streamed row by row, committed in batches, idempotent on registry_id.
+
+Format (one header row, then one row per registry entry; see COLUMNS for Russian names):
+
+    type;registry_id;family_name;given_name;patronymic;birth_date;children;category;region;valid_until
+
+- encoding UTF-8 (with or without BOM) or Windows-1251, detected from the first chunk;
+- delimiter `;` or `,`, whichever the header line uses more;
+- dates YYYY-MM-DD or DD.MM.YYYY; `type` and `category` as codes or their Russian names;
+- unknown extra columns are ignored; a registry_id repeated in one file: the later row wins.
+
+Per registry_id: no live credential -> "issued"; same data as the live one -> "unchanged";
+changed data -> the old one is revoked (reason "replaced") and a new one issued -> "updated".
+A broken row is reported with its physical line number (the header is line 1); the others land.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from shared.credential import BENEFICIARY, CATEGORIES, LARGE_FAMILY, TYPES, HolderData
+from shared.errors import InputError, SocpassError
+
+if TYPE_CHECKING:
+    from issuer.service import IssuerService
+
+BATCH_SIZE = 500
+SNIFF_BYTES = 64 * 1024
+MAX_ERRORS_LISTED = 1000
+MAX_FIELD = 1024  # a field longer than this is not registry data (and caps csv's own buffer)
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "type": ("type", "тип"),
+    "registry_id": ("registry_id", "номер", "номер в реестре", "id"),
+    "family_name": ("family_name", "фамилия"),
+    "given_name": ("given_name", "имя"),
+    "patronymic": ("patronymic", "отчество"),
+    "birth_date": ("birth_date", "дата рождения"),
+    "children": ("children", "дети", "число детей"),
+    "category": ("category", "категория"),
+    "region": ("region", "регион", "код региона"),
+    "valid_until": ("valid_until", "действует до", "срок действия"),
+}
+REQUIRED = ("type", "registry_id", "family_name", "given_name", "birth_date", "region", "valid_until")
+_TYPE_NAMES = {"многодетная семья": LARGE_FAMILY, "многодетные": LARGE_FAMILY,
+               "многодетная": LARGE_FAMILY, "льготник": BENEFICIARY}
+_DMY = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("_", " ").replace("ё", "е").replace("Ё", "Е").split()).casefold()
+
+
+_ALIASES = {_norm(alias): field for field, aliases in COLUMNS.items() for alias in aliases}
+_TYPES = {_norm(k): v for k, v in _TYPE_NAMES.items()} | {
+    _norm(code): code for code in TYPES} | {_norm(t["ru"]): code for code, t in TYPES.items()}
+_CATEGORIES = {_norm(code): code for code in CATEGORIES} | {
+    _norm(c["ru"]): code for code, c in CATEGORIES.items()}
+
+
+def import_csv(service: "IssuerService", source: str | Path | BinaryIO, *,
+               progress: Callable[[int], None] | None = None,
+               batch_size: int = BATCH_SIZE) -> dict[str, Any]:
+    summary: dict[str, Any] = {"issued": 0, "updated": 0, "unchanged": 0, "errors": [],
+                               "errors_total": 0, "rows": 0}
+    with ExitStack() as stack:
+        if isinstance(source, (str, Path)):
+            stream: BinaryIO = stack.enter_context(open(source, "rb"))
+        else:
+            stream = source
+        batch: list[tuple[int, HolderData]] = []
+        for line, item in _parsed_rows(service, stream):
+            summary["rows"] += 1
+            if isinstance(item, str):
+                _error(summary, line, item)
+            else:
+                batch.append((line, item))
+            if len(batch) >= batch_size:
+                _commit(service, batch, summary)
+                batch = []
+                if progress:
+                    progress(summary["rows"])
+        if batch:
+            _commit(service, batch, summary)
+    if progress:
+        progress(summary["rows"])
+    return summary
+
+
+def _error(summary: dict[str, Any], line: int, message: str) -> None:
+    summary["errors_total"] += 1
+    if len(summary["errors"]) < MAX_ERRORS_LISTED:
+        summary["errors"].append({"line": line, "message": message})
+
+
+def _commit(service: "IssuerService", batch: list[tuple[int, HolderData]], summary: dict[str, Any]) -> None:
+    """One transaction per batch; a row that fails rolls back its SAVEPOINT only."""
+    outcomes: list[str] = []
+    failures: list[tuple[int, str]] = []
+    now = service.now()
+    with service.store.write() as session:
+        for line, hd in batch:
+            try:
+                with session.begin_nested():
+                    outcomes.append(service.reconcile_in(session, hd, now=now))
+            except SocpassError as err:
+                failures.append((line, err.description))
+    # Counted only once the batch is committed.
+    for outcome in outcomes:
+        summary[outcome] += 1
+    for line, message in failures:
+        _error(summary, line, message)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _detect_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        return "cp1251"
+    return "utf-8"
+
+
+def _read_head(stream: BinaryIO) -> bytes:
+    """Up to SNIFF_BYTES from the start (a pipe may return less per read)."""
+    parts, size = [], 0
+    while size < SNIFF_BYTES:
+        chunk = stream.read(SNIFF_BYTES - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
+def _binary_lines(head: bytes, rest: BinaryIO) -> Iterator[bytes]:
+    """The lines of `head` followed by the rest of the stream, never holding more than a line."""
+    pending = b""
+    for line in io.BytesIO(head):
+        if line.endswith(b"\n"):
+            yield line
+        else:
+            pending = line
+    for line in rest:
+        if pending:
+            line, pending = pending + line, b""
+        yield line
+    if pending:
+        yield pending
+
+
+def _text_lines(lines: Iterator[bytes], encoding: str, bad_lines: set[int]) -> Iterator[str]:
+    """Decode line by line (0x0A is a newline in both encodings), noting lines in the wrong one.
+
+    Windows-1251 decodes any bytes, so a UTF-8 line in a cp1251 file would become plausible
+    Cyrillic ("Р˜РІР°РЅРѕРІР°") and be issued as a name: a non-ASCII line that is valid UTF-8
+    is refused instead (real cp1251 text almost never is).
+    """
+    for number, raw in enumerate(lines, start=1):
+        if number == 1 and encoding == "utf-8-sig" and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        if encoding == "cp1251":
+            if not raw.isascii() and _is_utf8(raw):
+                bad_lines.add(number)
+            yield raw.decode("cp1251", errors="replace")
+            continue
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            bad_lines.add(number)
+            yield raw.decode("utf-8", errors="replace")
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parsed_rows(service: "IssuerService", stream: BinaryIO) -> Iterator[tuple[int, HolderData | str]]:
+    if isinstance(stream, io.RawIOBase):
+        stream = io.BufferedReader(stream)  # type: ignore[assignment]
+    head = _read_head(stream)
+    encoding = _detect_encoding(head)
+    bad_lines: set[int] = set()
+    lines = _text_lines(_binary_lines(head, stream), encoding, bad_lines)
+    first = next(lines, None)
+    if first is None or not first.strip():
+        raise InputError("файл пуст или нет строки заголовка / the file is empty or has no header row",
+                         code="invalid_csv")
+    delimiter = ";" if first.count(";") >= first.count(",") else ","
+    header = next(csv.reader([first], delimiter=delimiter))
+    fields = _header_fields(header)
+    previous_end = 1
+    reader = csv.reader(_chain_first(first, lines), delimiter=delimiter, strict=True)
+    next(reader)  # the header, already parsed
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            line = previous_end + 1
+            previous_end = reader.line_num
+            yield line, f"ошибка формата CSV / CSV syntax error: {err}"
+            continue
+        line, previous_end = previous_end + 1, reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue  # blank lines are not rows
+        if bad_lines:
+            spanned = set(range(line, previous_end + 1))
+            if bad_lines & spanned:
+                bad_lines -= spanned
+                yield line, "неверная кодировка строки / invalid text encoding in this line"
+                continue
+        if len(row) != len(header):
+            yield line, (f"ожидалось столбцов: {len(header)}, получено: {len(row)} "
+                         f"/ expected {len(header)} columns, got {len(row)}")
+            continue
+        try:
+            yield line, _row_data(service, fields, row)
+        except InputError as err:
+            yield line, err.description
+
+
+def _chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _header_fields(header: list[str]) -> list[str | None]:
+    fields: list[str | None] = [_ALIASES.get(_norm(name)) for name in header]
+    missing = [f for f in REQUIRED if f not in fields]
+    if missing:
+        raise InputError("в заголовке нет столбцов / the header lacks columns: " + ", ".join(missing)
+                         + "; ожидается / expected: " + ";".join(COLUMNS), code="invalid_csv")
+    repeated = {f for f in fields if f is not None and fields.count(f) > 1}
+    if repeated:
+        raise InputError("столбцы повторяются / repeated columns: " + ", ".join(sorted(repeated)),
+                         code="invalid_csv")
+    return fields
+
+
+def _row_data(service: "IssuerService", fields: list[str | None], row: list[str]) -> HolderData:
+    values = {f: cell.strip() for f, cell in zip(fields, row) if f is not None}
+    if any(len(v) > MAX_FIELD for v in values.values()):
+        raise InputError("слишком длинное значение / a value is too long")
+    raw_type = values.get("type", "")
+    ctype = _TYPES.get(_norm(raw_type))
+    if ctype is None:
+        raise InputError(f"тип {raw_type!r} неизвестен (large_family или beneficiary) "
+                         f"/ unknown type (large_family or beneficiary)", code="invalid_type")
+    region = values.get("region", "")
+    if len(region) == 1 and region.isdigit():
+        region = "0" + region  # a spreadsheet dropped the leading zero of "05"
+    data: dict[str, Any] = {
+        "registry_id": values.get("registry_id", ""),
+        "holder": {"family_name": values.get("family_name", ""),
+                   "given_name": values.get("given_name", ""),
+                   "patronymic": values.get("patronymic") or None,
+                   "birth_date": _iso_date(values.get("birth_date", ""))},
+        "region": region,
+        "valid_until": _iso_date(values.get("valid_until", "")),
+    }
+    if ctype == LARGE_FAMILY:
+        data["children"] = values.get("children", "")
+    else:
+        raw_category = values.get("category", "")
+        data["category"] = _CATEGORIES.get(_norm(raw_category), raw_category)
+    return service.validate(ctype, data)
+
+
+def _iso_date(text: str) -> str:
+    """DD.MM.YYYY (what spreadsheets export) to YYYY-MM-DD; anything else is left to validation."""
+    m = _DMY.fullmatch(text)
+    if m:
+        day, month, year = m.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return text

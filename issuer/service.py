@@ -1,0 +1,380 @@
+"""The issuer's use cases: init, issue, revoke/suspend/reinstate, keys, status lists, publication.
+
+The CLI and the web app call these methods and nothing else. Every method that changes state
+commits before it returns. The clock is injected (`clock()` returns an aware datetime).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer import publishing, store
+from issuer.config import Settings
+from issuer.errors import AlreadyInitialized, AlreadyIssued, InvalidState
+from issuer.keyring import Keyring, check_algorithm, load_import_pem
+from issuer.models import CredentialRow, Issuer
+from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data
+from issuer.statusalloc import StatusAllocator
+from issuer.store import Store
+from shared.credential import Credential, HolderData, StatusRef, validate_holder_data
+from shared.errors import InputError
+from shared.keys import algorithm_for_key
+from shared.publication import IssuerMetadata, status_list_uri
+from shared.qrtext import encode as qr_encode
+from shared.token import CREDENTIAL_TYP, sign
+
+log = logging.getLogger("socpass.issuer")
+
+Clock = Callable[[], datetime]
+_ISSUER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+_REGION = re.compile(r"[0-9]{2,3}")
+MAX_REASON = 500
+REPLACED = "replaced"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _reason(reason: str | None) -> str:
+    text = " ".join((reason or "").split())
+    if not text or len(text) > MAX_REASON:
+        raise InputError(f"укажите причину, до {MAX_REASON} символов / a reason is required, "
+                         f"up to {MAX_REASON} characters", code="invalid_reason")
+    return text
+
+
+class IssuerService:
+    def __init__(self, settings: Settings, store_: Store, *, clock: Clock = utc_now,
+                 actor: str = "system") -> None:
+        self.settings = settings
+        self.store = store_
+        self.clock = clock
+        self.actor = actor
+        self.tz = ZoneInfo(settings.timezone)
+        self.keyring = Keyring(settings.passphrase)
+        self.status_tokens = publishing.StatusTokenCache()
+        self.randbelow: Callable[[int], int] = secrets.randbelow  # status indexes; tests replace it
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock = utc_now, actor: str = "system") -> "IssuerService":
+        return cls(settings, Store(settings.database_url), clock=clock, actor=actor)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "IssuerService":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("clock must return an aware datetime")
+        return now.replace(microsecond=0)  # tokens carry whole seconds; so do the records
+
+    def today(self, now: datetime | None = None) -> date:
+        return (now or self.now()).astimezone(self.tz).date()
+
+    def _allocator(self, issuer: Issuer) -> StatusAllocator:
+        return StatusAllocator(list_size=self.settings.status_list_size,
+                               uri_for=lambda list_id: status_list_uri(issuer.url, list_id),
+                               randbelow=self.randbelow)
+
+    # --- init ---------------------------------------------------------------------------------
+
+    def init_issuer(self, issuer_id: str, name: str, url: str, alg: str | None = None,
+                    key_pem: bytes | None = None, region: str | None = None) -> dict[str, Any]:
+        issuer_id, name, url = issuer_id.strip(), " ".join(name.split()), url.strip().rstrip("/")
+        if not _ISSUER_ID.fullmatch(issuer_id):
+            raise InputError("issuer-id: латиница, цифры и . _ : -, до 64 символов, например RU-27 "
+                             "/ letters, digits and . _ : -, e.g. RU-27", code="invalid_issuer_id")
+        if not name or len(name) > 256:
+            raise InputError("name: название обязательно, до 256 символов / a name is required",
+                             code="invalid_name")
+        if not _URL.fullmatch(url):
+            raise InputError("url: нужен адрес http(s)://... / a http(s):// base URL is required",
+                             code="invalid_url")
+        if region is not None and not _REGION.fullmatch(region.strip()):
+            raise InputError("region: код из 2–3 цифр, например 27 / a 2-3 digit code, e.g. 27",
+                             code="invalid_region")
+        self.settings.passphrase()  # refuse before anything is written
+        private_key = None
+        if key_pem is not None:
+            private_key = load_import_pem(key_pem, self.settings.passphrase())
+        key_alg = algorithm_for_key(private_key) if private_key is not None else None
+        if alg is not None:
+            check_algorithm(alg)
+            if key_alg is not None and alg != key_alg:
+                raise InputError(f"--alg {alg} не подходит к ключу {key_alg} / does not match the key "
+                                 f"({key_alg})", code="invalid_alg")
+        alg = key_alg or alg or "ES256"
+        now = self.now()
+        try:
+            with self.store.write() as session:
+                if store.get_issuer(session) is not None:
+                    raise AlreadyInitialized()
+                issuer = Issuer(id=1, iss=issuer_id, name=name, url=url, alg=alg,
+                                region=region.strip() if region else None,
+                                timezone=self.settings.timezone, created_at=now)
+                session.add(issuer)
+                session.flush()
+                key = self.keyring.add(session, now=now, alg=alg, private_key=private_key)
+                self._allocator(issuer).ensure_list(session, now=now)
+                store.add_event(session, at=now, actor=self.actor, action="init", kid=key.kid,
+                                detail={"iss": issuer_id})
+        except IntegrityError as err:  # another process initialised at the same moment
+            raise AlreadyInitialized() from err
+        log.info("issuer %s initialised with key %s", issuer_id, key.kid)
+        return {"iss": issuer_id, "name": name, "url": url, "alg": alg, "region": issuer.region,
+                "timezone": issuer.timezone, "kid": key.kid,
+                "created_at": now.astimezone(self.tz).isoformat()}
+
+    def issuer_info(self) -> dict[str, Any]:
+        with self.store.read() as session:
+            i = store.require_issuer(session)
+            return {"iss": i.iss, "name": i.name, "url": i.url, "alg": i.alg, "region": i.region,
+                    "timezone": self.settings.timezone,
+                    "created_at": i.created_at.astimezone(self.tz).isoformat()}
+
+    # --- issue ----------------------------------------------------------------------------------
+
+    def validate(self, ctype: str, data: dict[str, Any], *, now: datetime | None = None) -> HolderData:
+        return validate_holder_data(ctype, data, today=self.today(now))
+
+    def issue(self, ctype: str, data: dict[str, Any], replace: bool = False) -> dict[str, Any]:
+        now = self.now()
+        hd = self.validate(ctype, data, now=now)
+        with self.store.write() as session:
+            row = self.issue_in(session, hd, now=now, replace=replace)
+            return self._issue_result(session, row)
+
+    def issue_in(self, session: Session, hd: HolderData, *, now: datetime, replace: bool) -> CredentialRow:
+        """Issue inside the caller's transaction (the importer batches many)."""
+        live = store.live_credential(session, hd.registry_id, for_update=True)
+        if live is not None and live.expires_at > now and not replace:
+            raise AlreadyIssued(
+                f"у номера реестра {hd.registry_id} уже есть действующее удостоверение {live.id}; "
+                f"для замены используйте --replace / registry_id already has a live credential; "
+                "use --replace to replace it")
+        if live is not None:
+            self._set_state(session, live, "revoked", REPLACED, now)
+            session.flush()  # the one-live-credential index must see it revoked first
+        row = self._create(session, hd, now)
+        if live is not None:
+            live.replaced_by = row.id
+        return row
+
+    def reconcile_in(self, session: Session, hd: HolderData, *, now: datetime) -> str:
+        """Import one registry entry: "issued", "updated" or "unchanged"."""
+        live = store.live_credential(session, hd.registry_id, for_update=True)
+        if live is None:
+            self._create(session, hd, now)
+            return "issued"
+        if live.data_hash == data_hash(normalized_data(hd)) and live.expires_at > now:
+            return "unchanged"
+        if live.state == "suspended":
+            raise InvalidState("удостоверение приостановлено: сначала возобновите его (reinstate) "
+                               "/ the credential is suspended: reinstate it first")
+        self.issue_in(session, hd, now=now, replace=True)
+        return "updated"
+
+    def _create(self, session: Session, hd: HolderData, now: datetime) -> CredentialRow:
+        issuer = store.require_issuer(session)
+        key_row, private_key = self.keyring.active(session)
+        data = normalized_data(hd)
+        expires = end_of_day(hd.valid_until, self.tz)
+        iat, exp = int(now.timestamp()), int(expires.timestamp())
+
+        def insert(status_list: Any, idx: int) -> CredentialRow:
+            jti = new_credential_id()
+            cred = Credential(type=hd.type, holder=hd.holder, region=hd.region, issuer=issuer.iss,
+                              issued_at=iat, expires_at=exp, jti=jti,
+                              status=StatusRef(idx=idx, uri=status_list.uri),
+                              children=hd.children, category=hd.category)
+            token = sign(cred.to_claims(), private_key, key_row.kid, CREDENTIAL_TYP)
+            row = CredentialRow(id=jti, registry_id=hd.registry_id, type=hd.type,
+                                data=json.dumps(data, ensure_ascii=False, sort_keys=True),
+                                data_hash=data_hash(data), kid=key_row.kid,
+                                status_list_id=status_list.id, status_idx=idx, state="valid",
+                                issued_at=now, expires_at=expires, updated_at=now, token=token)
+            session.add(row)
+            session.flush()
+            return row
+
+        def on_conflict() -> None:
+            if store.live_credential(session, hd.registry_id) is not None:
+                raise AlreadyIssued(f"номер реестра {hd.registry_id} только что выдан другим процессом "
+                                    "/ registry_id was just issued by another process")
+
+        row = self._allocator(issuer).place(session, insert, now=now, on_conflict=on_conflict)
+        store.add_event(session, at=now, actor=self.actor, action="issue", credential_id=row.id,
+                        kid=row.kid, detail={"type": row.type, "status_list": row.status_list_id})
+        log.info("issued credential %s (%s) with key %s", row.id, row.type, row.kid)
+        return row
+
+    def _issue_result(self, session: Session, row: CredentialRow) -> dict[str, Any]:
+        uri = store.get_status_list(session, row.status_list_id).uri
+        return {"id": row.id, "token": row.token, "qr_text": qr_encode(row.token),
+                "status": {"idx": row.status_idx, "uri": uri},
+                "expires_at": row.expires_at.astimezone(self.tz).isoformat()}
+
+    def credential(self, credential_id: str) -> dict[str, Any]:
+        """One credential as the ministry sees it (with the registry data)."""
+        with self.store.read() as session:
+            row = store.get_credential(session, credential_id)
+            return self._describe(session, row) | {"data": json.loads(row.data), "token": row.token,
+                                                   "qr_text": qr_encode(row.token)}
+
+    def import_csv(self, source: str | Path | BinaryIO, *,
+                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        from issuer.importer import import_csv
+
+        return import_csv(self, source, progress=progress)
+
+    # --- status changes -------------------------------------------------------------------------
+
+    def revoke(self, credential_id: str, reason: str) -> dict[str, Any]:
+        return self._change(credential_id, "revoked", _reason(reason))
+
+    def suspend(self, credential_id: str, reason: str) -> dict[str, Any]:
+        return self._change(credential_id, "suspended", _reason(reason))
+
+    def reinstate(self, credential_id: str) -> dict[str, Any]:
+        return self._change(credential_id, "valid", None)
+
+    def _change(self, credential_id: str, target: str, reason: str | None) -> dict[str, Any]:
+        now = self.now()
+        with self.store.write() as session:
+            row = store.get_credential(session, credential_id, for_update=True)
+            if row.state == "revoked" and target != "revoked":
+                raise InvalidState(
+                    f"удостоверение {row.id} отозвано, это окончательно; выпустите новое "
+                    "/ the credential is revoked for good; issue a new one",
+                    code="cannot_reinstate" if target == "valid" else "invalid_state")
+            if row.state != target:
+                self._set_state(session, row, target, reason, now)
+            result = self._describe(session, row)
+        return result
+
+    def _set_state(self, session: Session, row: CredentialRow, target: str, reason: str | None,
+                   now: datetime) -> None:
+        action = {"revoked": "revoke", "suspended": "suspend", "valid": "reinstate"}[target]
+        row.state, row.reason, row.updated_at = target, reason, now
+        store.bump_list_version(session, row.status_list_id)
+        store.add_event(session, at=now, actor=self.actor, action=action, credential_id=row.id,
+                        reason=reason)
+        log.info("credential %s: %s", row.id, action)
+
+    def _describe(self, session: Session, row: CredentialRow) -> dict[str, Any]:
+        uri = store.get_status_list(session, row.status_list_id).uri
+        return {"id": row.id, "type": row.type, "state": row.state, "reason": row.reason,
+                "registry_id": row.registry_id, "kid": row.kid,
+                "issued_at": row.issued_at.astimezone(self.tz).isoformat(),
+                "expires_at": row.expires_at.astimezone(self.tz).isoformat(),
+                "updated_at": row.updated_at.astimezone(self.tz).isoformat(),
+                "status": {"idx": row.status_idx, "uri": uri}, "replaced_by": row.replaced_by}
+
+    # --- keys -------------------------------------------------------------------------------------
+
+    def keys(self) -> dict[str, Any]:
+        with self.store.read() as session:
+            store.require_issuer(session)
+            return {"keys": self.keyring.describe(session, now=self.now())}
+
+    def rotate_key(self, alg: str | None = None) -> dict[str, Any]:
+        now = self.now()
+        with self.store.write() as session:
+            store.require_issuer(session)
+            new, old = self.keyring.rotate(session, now=now, alg=alg)
+            store.add_event(session, at=now, actor=self.actor, action="key_rotate", kid=new.kid,
+                            detail={"retired": old.kid if old else None})
+        return {"active": new.kid, "alg": new.alg, "retired": old.kid if old else None}
+
+    def retire_key(self, kid: str) -> dict[str, Any]:
+        return self._key_op(kid, "key_retire", self.keyring.retire)
+
+    def withdraw_key(self, kid: str) -> dict[str, Any]:
+        return self._key_op(kid, "key_withdraw", self.keyring.withdraw)
+
+    def _key_op(self, kid: str, action: str, op: Callable[..., Any]) -> dict[str, Any]:
+        now = self.now()
+        with self.store.write() as session:
+            store.require_issuer(session)
+            row = op(session, kid, now=now)
+            store.add_event(session, at=now, actor=self.actor, action=action, kid=kid)
+            session.flush()
+            return next(k for k in self.keyring.describe(session, now=now) if k["kid"] == row.kid)
+
+    def jwks(self) -> dict[str, Any]:
+        with self.store.read() as session:
+            store.require_issuer(session)
+            return self.keyring.jwks(session, now=self.now())
+
+    # --- publication ------------------------------------------------------------------------------
+
+    def metadata(self) -> IssuerMetadata:
+        with self.store.read() as session:
+            i = store.require_issuer(session)
+            lists = tuple(row.uri for row in store.status_lists(session))
+            return IssuerMetadata(iss=i.iss, name=i.name, url=i.url, region=i.region,
+                                  timezone=self.settings.timezone, status_lists=lists)
+
+    def status_list_ids(self) -> list[str]:
+        with self.store.read() as session:
+            return [row.id for row in store.status_lists(session)]
+
+    def status_list_token(self, list_id: str) -> str:
+        """The signed list: reused from memory while nothing changed and it is fresh enough."""
+        now = self.now()
+        with self.store.read() as session:
+            issuer = store.require_issuer(session)
+            row = store.get_status_list(session, list_id)
+            key_row, private_key = self.keyring.active(session)
+            cached = self.status_tokens.get(list_id, version=row.version, kid=key_row.kid, now=now,
+                                            max_age=publishing.reuse_window(self.settings.status_ttl))
+            if cached is not None:
+                return cached
+            entries = store.non_valid_entries(session, list_id)
+        token = publishing.sign_list(row, entries, issuer=issuer.iss, key=private_key,
+                                     kid=key_row.kid, now=now, ttl=self.settings.status_ttl,
+                                     lifetime=self.settings.status_lifetime)
+        self.status_tokens.put(list_id, version=row.version, kid=key_row.kid, issued_at=now, token=token)
+        return token
+
+    def publish(self, out_dir: str | Path) -> dict[str, Any]:
+        """Write what a verifier syncs: metadata, JWKS and every status list, each atomically."""
+        metadata = self.metadata()
+        files: dict[str, bytes] = {}
+        for list_id in self.status_list_ids():
+            files[publishing.status_path(list_id)] = self.status_list_token(list_id).encode("ascii")
+        files[publishing.JWKS_PATH] = publishing.json_bytes(self.jwks())
+        # Metadata last: a verifier that syncs while we write never sees a list it cannot fetch.
+        files[publishing.METADATA_PATH] = publishing.json_bytes(metadata.to_json())
+        written = publishing.write_files(Path(out_dir), files)
+        return {"out": str(Path(out_dir).resolve()), "iss": metadata.iss, "files": written}
+
+    # --- printed card ----------------------------------------------------------------------------
+
+    def card_pdf(self, credential_id: str) -> bytes:
+        from issuer.card import render_card_pdf
+
+        with self.store.read() as session:
+            row = store.get_credential(session, credential_id)
+            issuer_name = store.require_issuer(session).name
+        data = json.loads(row.data)
+        return render_card_pdf(qr_text=qr_encode(row.token), data=data, issuer_name=issuer_name,
+                               credential_id=row.id)

@@ -1,0 +1,118 @@
+"""Status list index allocation: random, unique, and safe when several processes allocate at once.
+
+Indexes are random (draft-ietf-oauth-status-list, privacy considerations): a sequential index
+would tell a venue roughly when, and in which order, people got their credentials, and would let
+two venues link visits of the same holder by the index alone. Uniqueness is the database's job
+(UNIQUE (status_list_id, status_idx)): a pick that collides fails inside a SAVEPOINT and is
+retried with another random index, so the caller's batch survives. A list is filled to half its
+size at most, so a pick succeeds at the first or second try; then the next list is opened.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer.models import StatusListRow
+from shared.errors import SocpassError
+
+STATUS_BITS = 2
+FILL_DIVISOR = 2  # a list takes new entries until it is 1/FILL_DIVISOR full
+_CURRENT_LIST = "socpass_status_list"
+MAX_ATTEMPTS = 64
+
+T = TypeVar("T")
+
+
+class AllocationError(SocpassError):
+    """Не удалось выделить номер в списке статусов / could not allocate a status list index."""
+
+    code = "status_allocation"
+
+
+class StatusAllocator:
+    def __init__(self, *, list_size: int, uri_for: Callable[[str], str],
+                 randbelow: Callable[[int], int] = secrets.randbelow) -> None:
+        self.list_size = list_size
+        self.uri_for = uri_for
+        self.randbelow = randbelow
+
+    def place(self, session: Session, insert: Callable[[StatusListRow, int], T], *, now: datetime,
+              on_conflict: Callable[[], None] | None = None) -> T:
+        """Reserve room in a list, then run `insert(list, idx)` in a SAVEPOINT at a random idx.
+
+        `insert` adds and flushes the row that holds the index; when that fails with
+        IntegrityError the SAVEPOINT is rolled back, `on_conflict()` is called to raise if the
+        conflict was about something else (another unique key of the row), and another
+        random index of the same list is tried.
+        """
+        status_list = self._reserve(session, now)
+        for _ in range(MAX_ATTEMPTS):
+            idx = self.randbelow(status_list.size)
+            try:
+                with session.begin_nested():
+                    return insert(status_list, idx)
+            except IntegrityError:
+                if on_conflict is not None:
+                    on_conflict()
+        raise AllocationError()
+
+    def ensure_list(self, session: Session, *, now: datetime) -> None:
+        """Open list 1 if there is none yet (at init, so that publishing has a list)."""
+        if self._latest(session) is None:
+            self._open_list(session, 1, now)
+
+    def _reserve(self, session: Session, now: datetime) -> StatusListRow:
+        """Count one more entry in the newest list that is less than half full.
+
+        The counting UPDATE also row-locks the list until commit, *before* the credential
+        insert: in PostgreSQL this orders concurrent writers of one list, so two transactions
+        never wait on each other's uncommitted index (SQLite serialises writers anyway).
+        The list in use is remembered for the session, so a batch costs one statement a row.
+        """
+        list_id = session.info.get(_CURRENT_LIST)
+        while True:
+            if list_id is None:
+                latest = self._latest(session)
+                if latest is None:
+                    self._open_list(session, 1, now)
+                    continue
+                list_id = latest.id
+            reserved = session.execute(
+                update(StatusListRow)
+                .where(StatusListRow.id == list_id,
+                       StatusListRow.allocated * FILL_DIVISOR < StatusListRow.size)
+                .values(allocated=StatusListRow.allocated + 1)
+                .returning(StatusListRow.id)
+                .execution_options(synchronize_session=False)).first()
+            if reserved is not None:
+                session.info[_CURRENT_LIST] = list_id
+                row = session.get(StatusListRow, list_id)
+                assert row is not None
+                return row
+            latest = self._latest(session)
+            assert latest is not None
+            if latest.id == list_id:  # ours is the newest and it is full: open the next
+                self._open_list(session, latest.seq + 1, now)
+            list_id = None
+
+    @staticmethod
+    def _latest(session: Session) -> StatusListRow | None:
+        return session.scalars(select(StatusListRow).order_by(StatusListRow.seq.desc()).limit(1)
+                               .execution_options(populate_existing=True)).first()
+
+    def _open_list(self, session: Session, seq: int, now: datetime) -> None:
+        list_id = str(seq)
+        try:
+            with session.begin_nested():
+                session.add(StatusListRow(id=list_id, seq=seq, uri=self.uri_for(list_id),
+                                          size=self.list_size, bits=STATUS_BITS, allocated=0,
+                                          version=0, created_at=now))
+                session.flush()
+        except IntegrityError:
+            pass  # another process opened it first: use theirs

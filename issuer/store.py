@@ -1,0 +1,221 @@
+"""Storage: the engine (SQLite or PostgreSQL), schema migrations, sessions and the queries.
+
+Every write happens in `Store.write()`, which commits before it returns: a revocation is durable
+(SQLite: WAL with synchronous=FULL) before the caller acknowledges it.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from issuer.errors import NotFound, NotInitialized
+from issuer.models import CredentialRow, Event, Issuer, SigningKey, StatusListRow
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_MIGRATION_LOCK = 0x50C9A55  # PostgreSQL advisory lock: one process migrates at a time
+_READ_ONLY = "socpass_read_only"
+
+
+class Store:
+    """Owns one engine; `write()` and `read()` hand out sessions in a transaction."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = make_url(url)
+        self.engine = _create_engine(url)
+        self._write = sessionmaker(self.engine, expire_on_commit=False)
+        self._read = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
+                                  expire_on_commit=False)
+        if migrate:
+            try:
+                self.migrate()
+            except BaseException:
+                self.engine.dispose()
+                raise
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> None:
+        """`alembic upgrade head`, in one transaction that also serialises concurrent openers."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, PostgreSQL: advisory lock
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        # pre-ping: a PostgreSQL restart or a dropped idle connection is retried, not reported.
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                              "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (needed for
+        # SAVEPOINT and for BEGIN IMMEDIATE below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that upgrades to a writer
+        # in WAL mode fails at once with SQLITE_BUSY instead of waiting for the busy timeout.
+        if conn.get_execution_options().get(_READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def get_issuer(session: Session) -> Issuer | None:
+    return session.get(Issuer, 1)
+
+
+def require_issuer(session: Session) -> Issuer:
+    issuer = get_issuer(session)
+    if issuer is None:
+        raise NotInitialized()
+    return issuer
+
+
+def get_credential(session: Session, credential_id: str, *, for_update: bool = False) -> CredentialRow:
+    stmt = select(CredentialRow).where(CredentialRow.id == credential_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = session.scalars(stmt).first()
+    if row is None:
+        raise NotFound(f"удостоверение {credential_id!r} не найдено / credential not found",
+                       code="credential_not_found")
+    return row
+
+
+def live_credential(session: Session, registry_id: str, *, for_update: bool = False) -> CredentialRow | None:
+    """The credential of a registry entry that is not revoked (at most one: a unique index)."""
+    stmt = select(CredentialRow).where(CredentialRow.registry_id == registry_id,
+                                       CredentialRow.state != "revoked")
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def signing_keys(session: Session) -> Sequence[SigningKey]:
+    return session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)).all()
+
+
+def get_key(session: Session, kid: str, *, for_update: bool = False) -> SigningKey:
+    stmt = select(SigningKey).where(SigningKey.kid == kid)
+    if for_update:
+        stmt = stmt.with_for_update()
+    key = session.scalars(stmt).first()
+    if key is None:
+        raise NotFound(f"ключ {kid!r} не найден / key not found", code="key_not_found")
+    return key
+
+
+def active_key(session: Session) -> SigningKey | None:
+    return session.scalars(select(SigningKey).where(SigningKey.state == "active")).first()
+
+
+def live_counts_by_kid(session: Session, now: datetime) -> dict[str, int]:
+    """How many unexpired, unrevoked credentials each key has signed."""
+    stmt = (select(CredentialRow.kid, func.count())
+            .where(CredentialRow.state != "revoked", CredentialRow.expires_at > now)
+            .group_by(CredentialRow.kid))
+    return {kid: n for kid, n in session.execute(stmt).all()}
+
+
+def has_live_credentials(session: Session, kid: str, now: datetime) -> bool:
+    stmt = select(CredentialRow.id).where(CredentialRow.kid == kid, CredentialRow.expires_at > now,
+                                          CredentialRow.state != "revoked").limit(1)
+    return session.scalars(stmt).first() is not None
+
+
+def status_lists(session: Session) -> Sequence[StatusListRow]:
+    return session.scalars(select(StatusListRow).order_by(StatusListRow.seq)).all()
+
+
+def get_status_list(session: Session, list_id: str) -> StatusListRow:
+    row = session.get(StatusListRow, list_id)
+    if row is None:
+        raise NotFound(f"список статусов {list_id!r} не найден / status list not found",
+                       code="status_list_not_found")
+    return row
+
+
+def non_valid_entries(session: Session, list_id: str) -> list[tuple[int, str]]:
+    stmt = (select(CredentialRow.status_idx, CredentialRow.state)
+            .where(CredentialRow.status_list_id == list_id, CredentialRow.state != "valid"))
+    return [(idx, state) for idx, state in session.execute(stmt).all()]
+
+
+def bump_list_version(session: Session, list_id: str) -> None:
+    session.execute(update(StatusListRow).where(StatusListRow.id == list_id)
+                    .values(version=StatusListRow.version + 1))
+
+
+def add_event(session: Session, *, at: datetime, actor: str, action: str,
+              credential_id: str | None = None, kid: str | None = None,
+              reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """Append to the audit trail. Callers never put names, birth dates or tokens in `detail`."""
+    session.add(Event(at=at, actor=actor, action=action, credential_id=credential_id, kid=kid,
+                      reason=reason,
+                      detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None))
+
+
+def events(session: Session, *, credential_id: str | None = None) -> Sequence[Event]:
+    stmt = select(Event).order_by(Event.id)
+    if credential_id is not None:
+        stmt = stmt.where(Event.credential_id == credential_id)
+    return session.scalars(stmt).all()

@@ -1,0 +1,133 @@
+"""`socpass-verifier`: sync, check, status, serve, config.
+
+Exit codes: 0 accepted (or the command succeeded), 1 rejected (or sync failed), 2 usage errors.
+The clock is the system's; verification itself never touches the network.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from shared.errors import ConfigError, ImageError
+from verifier import sync as sync_mod
+from verifier.cache import load_or_refuse
+from verifier.config import Settings
+from verifier.service import ScannerUnavailable, Verifier
+
+MAX_STDIN = 64 * 1024  # a QR text is a few hundred characters
+_clock = time.time  # the one clock read; tests replace it
+
+
+def _print(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def _fail(message: str, status: int) -> int:
+    sys.stderr.write(f"socpass-verifier: {message}\n")
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="socpass-verifier",
+        description="Venue verifier: sync issuers' keys and revocation lists, check credentials "
+                    "offline. Settings come from SOCPASS_* variables (see `config`).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("sync", help="refresh the local cache from issuer URLs or publish directories")
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="an issuer's base URL (http/https) or a directory written by "
+                        "`socpass-issuer publish --out DIR`; give every issuer each time")
+
+    p = sub.add_parser("check", help="verify one credential and print the Result as JSON")
+    p.add_argument("text", nargs="?", metavar="TEXT",
+                   help="the text read from the QR code, or - to read it from stdin")
+    p.add_argument("--image", metavar="FILE", help="a photo or scan holding the QR code")
+
+    sub.add_parser("status", help="print the cache state (same JSON as GET /api/status)")
+    sub.add_parser("config", help="print the effective configuration")
+
+    p = sub.add_parser("serve", help="run the scanner web app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "sync":
+            return _sync(args, settings)
+        if args.command == "check":
+            return _check(args, settings, parser)
+        if args.command == "status":
+            verifier = Verifier(load_or_refuse(settings.cache_dir), settings)
+            _print(verifier.status_report(_clock()))
+            return 0
+        if args.command == "config":
+            _print(settings.describe())
+            return 0
+        return _serve(args, settings)
+    except ConfigError as err:
+        return _fail(f"configuration: {err.description}", 2)
+
+
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    for source in args.sources:
+        if source.startswith("http://"):
+            sys.stderr.write(f"socpass-verifier: warning: {source} is plain HTTP; keys fetched "
+                             "this way can be altered in transit (use https or a directory)\n")
+    try:
+        summary = sync_mod.sync(args.sources, settings.cache_dir, int(_clock()),
+                                timeout=settings.sync_timeout, status_grace=settings.status_grace)
+    except sync_mod.SyncError as err:
+        return _fail(f"sync failed, the previous cache is unchanged: {err.description}", 1)
+    _print(summary)
+    return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings, parser: argparse.ArgumentParser) -> int:
+    if (args.text is None) == (args.image is None):
+        parser.error("check needs exactly one of TEXT, - (stdin) or --image FILE")
+    cache = load_or_refuse(settings.cache_dir)
+    if cache.error:
+        sys.stderr.write(f"socpass-verifier: the local cache was refused ({cache.error}); "
+                         "run sync\n")
+    verifier = Verifier(cache, settings)
+    now = _clock()
+    if args.image is not None:
+        try:
+            with open(args.image, "rb") as fh:
+                data = fh.read(settings.max_body + 1)
+        except OSError as err:
+            return _fail(f"{args.image}: {err.strerror}", 2)
+        try:
+            result = verifier.verify_image(data, now)
+        except (ImageError, ScannerUnavailable) as err:
+            return _fail(f"{args.image}: {err.description}", 2)
+    else:
+        text = sys.stdin.read(MAX_STDIN) if args.text == "-" else args.text
+        result = verifier.verify_text(text.strip(), now)
+    _print(result.to_json())
+    return 0 if result.accepted else 1
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from verifier.app import create_app
+
+    # Outcome lines only (code, type, category): the service never logs personal data.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    # Flask's own server: enough for one tablet on the venue's network for now.
+    create_app(settings, clock=_clock).run(host=args.host, port=args.port, threaded=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

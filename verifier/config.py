@@ -1,0 +1,123 @@
+"""Verifier settings: one table of SOCPASS_* variables, each with a default and a strict parser.
+
+Nothing is read at import time: `Settings.from_env(environ)` builds a frozen object that the
+factory, the CLI and the tests pass around.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from shared.errors import ConfigError
+
+_INT = re.compile(r"[0-9]{1,15}")
+_DECIMAL = re.compile(r"[0-9]{1,6}(\.[0-9]{1,3})?")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def _seconds(value: str) -> int:
+    if not _INT.fullmatch(value):
+        raise ValueError("a whole number of seconds (0 or more) is expected")
+    return int(value)
+
+
+def _positive_int(value: str) -> int:
+    if not _INT.fullmatch(value) or int(value) == 0:
+        raise ValueError("a whole number above 0 is expected")
+    return int(value)
+
+
+def _timeout(value: str) -> float:
+    if not _DECIMAL.fullmatch(value) or float(value) <= 0:
+        raise ValueError("a number of seconds above 0 is expected, e.g. 10 or 2.5")
+    return float(value)
+
+
+def _profile(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError("a profile name in lower case, e.g. museum")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    field: str
+    default: str | None
+    parse: Callable[[str], Any]
+    doc: str
+
+
+# The one table: defaults, parsing, CLI `config` output and the README's list all come from here.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SOCPASS_HOME", "home", "var", Path,
+            "data directory (relative paths are below the working directory)"),
+    Setting("SOCPASS_VERIFIER_CACHE", "cache_dir", None, Path,
+            "the verifier's cache directory, holding cache.json (default <SOCPASS_HOME>/verifier)"),
+    Setting("SOCPASS_LEEWAY", "leeway", "60", _seconds,
+            "seconds of clock drift allowed when checking a credential's exp and nbf"),
+    Setting("SOCPASS_CLOCK_TOLERANCE", "clock_tolerance", "300", _seconds,
+            "how far (seconds) the device clock may lag behind the newest synced status list "
+            "before every check answers clock_invalid"),
+    Setting("SOCPASS_STATUS_GRACE", "status_grace", str(86400 * 3), _seconds,
+            "seconds after a status list goes stale during which credentials are still "
+            "accepted, with the warning status_stale"),
+    Setting("SOCPASS_VENUE_PROFILE", "venue_profile", "museum", _profile,
+            "what this venue grants: museum, park, zoo, sport or transport"),
+    Setting("SOCPASS_VENUE_POLICY", "venue_policy", None, Path,
+            "optional JSON file whose profiles replace the built-in rules"),
+    Setting("SOCPASS_MAX_BODY", "max_body", str(10 * 1024 * 1024), _positive_int,
+            "largest HTTP request body and image accepted, in bytes"),
+    Setting("SOCPASS_MAX_IMAGE_PIXELS", "max_image_pixels", "40000000", _positive_int,
+            "largest image accepted by /api/scan, in pixels (width x height)"),
+    Setting("SOCPASS_SYNC_TIMEOUT", "sync_timeout", "10", _timeout,
+            "seconds to wait for each network operation during sync"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    cache_dir: Path
+    leeway: int
+    clock_tolerance: int
+    status_grace: int
+    venue_profile: str
+    venue_policy: Path | None
+    max_body: int
+    max_image_pixels: int
+    sync_timeout: float
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read the table from `environ` (default os.environ); an unparsable value is an error.
+
+        An empty variable counts as unset, as env files often declare names without values.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env, "").strip()
+            if not raw:
+                values[setting.field] = None if setting.default is None else setting.parse(setting.default)
+                continue
+            try:
+                values[setting.field] = setting.parse(raw)
+            except ValueError as err:
+                raise ConfigError(f"{setting.env}={raw!r}: {err}") from err
+        if values["cache_dir"] is None:
+            values["cache_dir"] = values["home"] / "verifier"
+        return cls(**values)
+
+    def describe(self) -> dict[str, Any]:
+        """The effective configuration, by variable name (what `socpass-verifier config` prints)."""
+        by_field = {s.field: s for s in SETTINGS}
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[by_field[f.name].env] = str(value) if isinstance(value, Path) else value
+        return out

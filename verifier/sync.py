@@ -1,0 +1,240 @@
+"""Refresh the local cache from the issuers' publications: the only network code in verifier/.
+
+A SOURCE is an issuer's base URL (http or https) or a directory written by
+`socpass-issuer publish --out DIR`; both hold the same relative paths. Everything is fetched and
+verified first, then written in one atomic replace: if any source fails, the previous cache is
+left exactly as it was. The operator gives the full set of sources each time; issuers cached
+before but not given now are dropped.
+"""
+from __future__ import annotations
+
+import contextlib
+import http.client
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from shared.errors import SocpassError
+from shared.jsonstrict import JSONFormatError, loads_strict
+from shared.publication import (JWKS_PATH, MAX_METADATA_BYTES, METADATA_PATH, IssuerMetadata,
+                                PublicationError, relative_path)
+from shared.statuslist import MAX_STATUS_TOKEN
+from verifier import freshness
+from verifier.cache import CacheError, CachedIssuer, TrustCache, load, save, verify_issuer
+
+MAX_JWKS_BYTES = 256 * 1024
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_REDIRECTS = 3
+LOCK_FILE = ".sync.lock"
+
+
+class SyncError(SocpassError):
+    """A sync failed; the previous cache was left untouched."""
+
+    code = "sync_failed"
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class _FetchError(Exception):
+    pass
+
+
+class _Reader(Protocol):
+    def read(self, rel: str, limit: int) -> bytes: ...
+
+
+class _DirectoryReader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, rel: str, limit: int) -> bytes:
+        path = self.root / rel
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(limit + 1)
+        except FileNotFoundError:
+            raise _FetchError(f"{rel} is missing") from None
+        except OSError as err:
+            raise _FetchError(f"{rel}: {err.strerror}") from None
+        if len(data) > limit:
+            raise _FetchError(f"{rel} is larger than {limit} bytes")
+        return data
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follows a bounded number of redirects, to http(s) only and never from https to http."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.max_redirections = limit
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        old, new = urlsplit(req.full_url).scheme, urlsplit(newurl).scheme
+        if new not in ("http", "https") or (old == "https" and new != "https"):
+            raise urllib.error.HTTPError(req.full_url, code, f"refusing a redirect to {newurl}",
+                                         headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+class _HttpReader:
+    def __init__(self, base_url: str, timeout: float, max_redirects: int) -> None:
+        self.base = base_url.rstrip("/")
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener(_Redirects(max_redirects))
+
+    def read(self, rel: str, limit: int) -> bytes:
+        url = f"{self.base}/{rel}"
+        request = urllib.request.Request(url, headers={"User-Agent": "socpass-verifier"})
+        try:
+            with self._opener.open(request, timeout=self.timeout) as resp:
+                declared = resp.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise _FetchError(f"{url} is larger than {limit} bytes")
+                data = resp.read(limit + 1)
+        except urllib.error.HTTPError as err:
+            err.close()
+            raise _FetchError(f"{url}: HTTP {err.code} {err.reason}") from None
+        except urllib.error.URLError as err:
+            raise _FetchError(f"{url}: {err.reason}") from None
+        except (OSError, http.client.HTTPException, ValueError) as err:
+            raise _FetchError(f"{url}: {type(err).__name__}: {err}") from None
+        if len(data) > limit:
+            raise _FetchError(f"{url} is larger than {limit} bytes")
+        return data
+
+
+def _reader_for(source: str, timeout: float, max_redirects: int) -> _Reader:
+    if source.startswith(("http://", "https://")):
+        parts = urlsplit(source)
+        if not parts.hostname or parts.query or parts.fragment or parts.username:
+            raise _FetchError("an issuer URL needs a host and no query, fragment or user name")
+        return _HttpReader(source, timeout, max_redirects)
+    if "://" in source:
+        raise _FetchError("only http:// and https:// URLs or a local directory can be synced")
+    path = Path(source)
+    if not path.is_dir():
+        raise _FetchError("no such directory (and not an http(s) URL)")
+    return _DirectoryReader(path)
+
+
+def _json(data: bytes, rel: str) -> Any:
+    try:
+        return loads_strict(data)
+    except JSONFormatError as err:
+        raise _FetchError(f"{rel}: {err}") from None
+
+
+def fetch_issuer(source: str, *, timeout: float = DEFAULT_TIMEOUT,
+                 max_redirects: int = DEFAULT_MAX_REDIRECTS) -> CachedIssuer:
+    """Read one issuer's publication and verify it exactly as a cache load would."""
+    try:
+        reader = _reader_for(source, timeout, max_redirects)
+        metadata_json = _json(reader.read(METADATA_PATH, MAX_METADATA_BYTES), METADATA_PATH)
+        metadata = IssuerMetadata.from_json(metadata_json)
+        jwks = _json(reader.read(JWKS_PATH, MAX_JWKS_BYTES), JWKS_PATH)
+        lists: dict[str, str] = {}
+        for uri in metadata.status_lists:
+            rel = relative_path(metadata.url, uri)
+            raw = reader.read(rel, MAX_STATUS_TOKEN)
+            try:
+                lists[uri] = raw.decode("ascii").strip()
+            except UnicodeDecodeError:
+                raise _FetchError(f"{rel} is not a token (not ASCII)") from None
+        entry = {"source": source, "metadata": metadata_json, "jwks": jwks, "status_lists": lists}
+        return verify_issuer(metadata.iss, entry)
+    except _FetchError as err:
+        raise SyncError(source, str(err)) from None
+    except PublicationError as err:
+        raise SyncError(source, f"{METADATA_PATH}: {err}") from None
+    except CacheError as err:
+        raise SyncError(source, err.description) from None
+
+
+@contextlib.contextmanager
+def _exclusive(cache_dir: Path) -> Iterator[None]:
+    """One sync at a time per cache directory (a cron job and an operator may collide)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the atomic replace still keeps the file whole
+        yield
+        return
+    with open(cache_dir / LOCK_FILE, "a+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SyncError(str(cache_dir), "another sync of this cache is running") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def sync(sources: Sequence[str], cache_dir: Path | str, now: int, *,
+         timeout: float = DEFAULT_TIMEOUT, max_redirects: int = DEFAULT_MAX_REDIRECTS,
+         status_grace: int = 0) -> dict[str, Any]:
+    """Fetch and verify every source, then replace the cache atomically; returns a summary.
+
+    Raises SyncError (naming the source and the reason) without writing anything when a source
+    cannot be read or verified, two sources are the same issuer, or a status list is older than
+    the one already cached for its URI (a replay of older revocation data).
+    """
+    if not sources:
+        raise SyncError("-", "give at least one source")
+    cache_dir = Path(cache_dir)
+    try:
+        return _sync(sources, cache_dir, now, timeout, max_redirects, status_grace)
+    except OSError as err:  # our own side: the cache directory cannot be created or written
+        raise SyncError(str(cache_dir), f"cannot write the cache: {err.strerror or err}") from None
+
+
+def _sync(sources: Sequence[str], cache_dir: Path, now: int, timeout: float, max_redirects: int,
+          status_grace: int) -> dict[str, Any]:
+    with _exclusive(cache_dir):
+        try:
+            previous, previous_error = load(cache_dir), None
+        except CacheError as err:  # a damaged cache must not block the sync that repairs it
+            previous, previous_error = TrustCache.empty(), err.description
+        issuers: dict[str, CachedIssuer] = {}
+        for source in sources:
+            issuer = fetch_issuer(source, timeout=timeout, max_redirects=max_redirects)
+            if issuer.iss in issuers:
+                raise SyncError(source, f"issuer {issuer.iss!r} was already given by "
+                                        f"{issuers[issuer.iss].source}")
+            for uri, slt in issuer.status_lists.items():
+                old = previous.status_list(uri)
+                if old is not None and slt.issued_at < old.issued_at:
+                    raise SyncError(source, f"status list {uri} was signed at {slt.issued_at}, "
+                                            f"before the cached one ({old.issued_at}): "
+                                            "refusing older revocation data")
+            issuers[issuer.iss] = issuer
+        try:
+            cache = TrustCache(issuers, now)
+        except CacheError as err:
+            raise SyncError(", ".join(sources), err.description) from None
+        path = save(cache_dir, cache.to_document())
+    return summarize(cache, now, status_grace, path=path,
+                     dropped=sorted(set(previous.issuers) - set(issuers)),
+                     previous_error=previous_error)
+
+
+def summarize(cache: TrustCache, now: int, grace: int, *, path: Path, dropped: list[str],
+              previous_error: str | None) -> dict[str, Any]:
+    issuers = []
+    for issuer in cache.issuers.values():
+        lists = []
+        for uri, slt in issuer.status_lists.items():
+            fresh = freshness.judge(slt, now, grace)
+            lists.append({"uri": uri, "iat": slt.issued_at, "exp": slt.expires_at,
+                          "ttl": slt.ttl, "size": slt.status_list.size, "state": fresh.state})
+        issuers.append({"iss": issuer.iss, "name": issuer.metadata.name, "source": issuer.source,
+                        "keys": [k.kid for k in issuer.keys], "status_lists": lists})
+    return {"synced_at": cache.synced_at, "cache": str(path), "issuers": issuers,
+            "dropped": dropped, "previous_cache_error": previous_error}
