@@ -95,3 +95,19 @@ def test_decode_never_crashes(text):
         assert err.code == "malformed"
     else:
         assert out.count(".") == 2
+
+
+# What a USB handheld scanner's key presses become under the Russian (ЙЦУКЕН) layout: the keys
+# it presses for a Latin text produce these characters instead.
+_LATIN = "qwertyuiop[]asdfghjkl;'zxcvbnm,./QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>?`~@#$^&"
+_RUSSIAN = "йцукенгшщзхъфывапролджэячсмитьбю.ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮ,ёЁ\"№;:?"
+RUSSIAN_LAYOUT = str.maketrans(_LATIN, _RUSSIAN)
+
+
+def test_qr_text_survives_russian_keyboard_layout():
+    tok = token.sign(REFERENCE_LARGE_FAMILY.to_claims(), KEY, keys.kid_for(KEY), token.CREDENTIAL_TYP)
+    text = qrtext.encode(tok)
+    typed = text.translate(RUSSIAN_LAYOUT) + "\n"
+    assert qrtext.decode(typed) == tok
+    # The plain compact JWS would not survive: its letters turn Cyrillic.
+    assert tok.translate(RUSSIAN_LAYOUT) != tok
