@@ -45,7 +45,7 @@ def main(quick: bool = False) -> dict[str, float]:
         pub.verify(der, msg, ec.ECDSA(hashes.SHA256()))
 
     def full() -> None:
-        v = token.verify(qrtext.decode(text), resolver, typ=token.CREDENTIAL_TYP)
+        v = token.verify(qrtext.parse(text), resolver, typ=token.CREDENTIAL_TYP)
         cred = Credential.from_claims(v.claims)
         token.check_times(v.claims, now, 60)
         assert status.get(cred.status.idx) == 0

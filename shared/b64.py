@@ -6,6 +6,9 @@ import binascii
 import re
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_LAST_OF_2 = frozenset(_ALPHABET[::16])  # 2 chars = 12 bits for 8: low 4 bits zero
+_LAST_OF_3 = frozenset(_ALPHABET[::4])   # 3 chars = 18 bits for 16: low 2 bits zero
 
 
 def b64url_encode(data: bytes) -> str:
@@ -28,6 +31,9 @@ def b64url_decode(text: str | bytes) -> bytes:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except binascii.Error as err:
         raise ValueError("not canonical base64url") from err
-    if b64url_encode(data) != text:
+    # The last character of a partial group must not carry bits beyond the data (RFC 4648 3.5):
+    # otherwise two strings would decode to the same bytes.
+    rem = len(text) % 4
+    if (rem == 2 and text[-1] not in _LAST_OF_2) or (rem == 3 and text[-1] not in _LAST_OF_3):
         raise ValueError("not canonical base64url (trailing bits)")
     return data

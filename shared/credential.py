@@ -167,9 +167,18 @@ def _iso_date(value: Any) -> str:
     return value
 
 
+_NAME_PUNCT_DELETE = str.maketrans("", "", "".join(_NAME_PUNCT))
+
+
 def _name(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("name must be a string")
+    # Fast path for the common case, all in C: letters (after removing allowed punctuation),
+    # NFC, no doubled or edge spaces. Anything else is judged character by character.
+    if (0 < len(value) <= MAX_NAME_PART and value.translate(_NAME_PUNCT_DELETE).isalpha()
+            and "  " not in value and value[0] != " " and value[-1] != " "
+            and unicodedata.is_normalized("NFC", value)):
+        return value
     if value != normalize_name(value):
         raise ValueError("name not in normal form")
     return value

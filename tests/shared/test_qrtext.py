@@ -111,3 +111,17 @@ def test_qr_text_survives_russian_keyboard_layout():
     assert qrtext.decode(typed) == tok
     # The plain compact JWS would not survive: its letters turn Cyrillic.
     assert tok.translate(RUSSIAN_LAYOUT) != tok
+
+
+def test_parse_shortcut_equals_decode_then_parse():
+    from tests.vectors.build import vectors
+
+    for vector in vectors(1_800_000_000):
+        try:
+            expected = token.parse(qrtext.decode(vector.text))
+        except TokenError as err:
+            with pytest.raises(TokenError) as got:
+                qrtext.parse(vector.text)
+            assert got.value.code == err.code, vector.name
+        else:
+            assert qrtext.parse(vector.text) == expected, vector.name
