@@ -10,7 +10,9 @@ def test_bench_quick_runs():
     proc = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "ratio full/raw" in proc.stdout and "QR v" in proc.stdout
+    for figure in ("ratio full/raw", "QR v", "socpass vs zxing-cpp", "Shannon bound", "sync 3 issuers",
+                   "import 2,000 rows into sqlite"):
+        assert figure in proc.stdout, figure
 
 
 def test_bench_unknown_name_is_usage_error():

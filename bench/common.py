@@ -1,0 +1,39 @@
+"""Helpers for the benchmarks: timing medians, peak memory of a child process."""
+from __future__ import annotations
+
+import math
+import resource
+import statistics
+import time
+from typing import Callable
+
+
+def median_time(fn: Callable[[], object], rounds: int, number: int = 1) -> float:
+    """Median seconds per call over `rounds` rounds of `number` calls."""
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def shannon_bits(n: int, p: float) -> float:
+    """n * H(p): the least number of bits any encoding of n independent entries needs."""
+    if p <= 0 or p >= 1:
+        return 0.0
+    return n * -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+
+def children_peak_rss_mb() -> float:
+    """Peak resident memory of the largest waited-for child process so far (Linux: KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")

@@ -1,0 +1,117 @@
+"""Figures 2 and 8: POST /api/verify under gunicorn (2 workers) with wrk on loopback, against a
+trivial JSON endpoint of the same app; then the workers' resident memory over a 60 s soak.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import rss_mb
+from tests.vectors.build import publish, vectors
+from verifier import sync
+
+ROOT = Path(__file__).resolve().parents[1]
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+
+
+def wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[str, float]:
+    cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "--timeout", "5s"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {p: _ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M)}
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": lat.get("50", float("nan")), "p99": lat.get("99", float("nan")),
+            "errors": errors + (int(non2xx.group(1)) if non2xx else 0)}
+
+
+def _workers(master: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def main(quick: bool = False) -> dict[str, float]:
+    if shutil.which("wrk") is None:
+        print("wrk not installed (apt-get install wrk): skipped")
+        return {}
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        print("gunicorn not installed: skipped")
+        return {}
+    now = int(time.time())
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        sync.sync([str(s) for s in publish(root / "pub", now)], root / "cache", now)
+        text = next(v for v in vectors(now) if v.name == "valid_large_family_qr").text
+        script = root / "post.lua"
+        script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                          f"wrk.body = {json.dumps(json.dumps({'qr': text}))}\n")
+        port = _free_port()
+        env = dict(os.environ, SOCPASS_VERIFIER_CACHE=str(root / "cache"), SOCPASS_HOME=str(root))
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                                   "--log-level", "warning", "bench.wsgi_verifier:app"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            seconds = 1 if quick else 10
+            wrk(base + "/api/verify", 4, 1, script)  # warm-up
+            for conns in (16, 64):
+                verify = wrk(base + "/api/verify", conns, seconds, script)
+                ping = wrk(base + "/bench/ping", conns, seconds, None)
+                ratio = verify["rps"] / ping["rps"]
+                print(f"{conns:3} connections: /api/verify {verify['rps']:7.0f} req/s p50 {verify['p50']:5.1f} ms "
+                      f"p99 {verify['p99']:5.1f} ms errors {verify['errors']:.0f} | trivial endpoint "
+                      f"{ping['rps']:7.0f} req/s p99 {ping['p99']:5.1f} ms | ratio {ratio:.2f} (target >= 0.6)")
+                results[f"ratio_{conns}"] = ratio
+                results[f"p99_{conns}"] = verify["p99"]
+                results[f"errors_{conns}"] = verify["errors"]
+            soak = 3 if quick else 60
+            workers = _workers(server.pid)
+            before = [rss_mb(p) for p in workers]
+            proc = subprocess.Popen(["wrk", "-t", "2", "-c", "64", "-d", f"{soak}s", "-s", str(script),
+                                     base + "/api/verify"], stdout=subprocess.PIPE, text=True)
+            samples = []
+            t_end = time.monotonic() + soak
+            while time.monotonic() < t_end:
+                time.sleep(soak / 6)
+                samples.append(max(rss_mb(p) for p in workers))
+            out = proc.communicate()[0]
+            errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            print(f"soak {soak} s at 64 connections: worker RSS before {max(before):.0f} MB, during "
+                  f"{' '.join(f'{s:.0f}' for s in samples)} MB (target <= 150, flat); "
+                  f"non-2xx {errs.group(1) if errs else 0}")
+            results["rss_max_mb"] = max(samples)
+            results["rss_growth_mb"] = samples[-1] - samples[0]
+        finally:
+            server.terminate()
+            server.wait(10)
+    return results
