@@ -23,5 +23,16 @@ test: install
 bench: install
 	$(PY) -m bench
 
+# Coverage-guided fuzzing with atheris, FUZZ_SECONDS per target, seeded from the shared vectors.
+# Crashes are written to var/fuzz/ as crash-*; the corpus grows there between runs.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := qr_text compact_token status_list registry_csv image
+fuzz: install
+	mkdir -p var/fuzz
+	$(PY) -m tests.fuzz.seeds var/fuzz
+	for t in $(FUZZ_TARGETS); do \
+	  $(PY) -m tests.fuzz.run $$t var/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=var/fuzz/ || exit 1; \
+	done
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

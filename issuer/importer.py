@@ -201,7 +201,11 @@ def _parsed_rows(service: "IssuerService", stream: BinaryIO) -> Iterator[tuple[i
         raise InputError("файл пуст или нет строки заголовка / the file is empty or has no header row",
                          code="invalid_csv")
     delimiter = ";" if first.count(";") >= first.count(",") else ","
-    header = next(csv.reader([first], delimiter=delimiter))
+    try:
+        header = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as err:
+        raise InputError(f"строка заголовка не читается / the header row cannot be read: {err}",
+                         code="invalid_csv") from err
     fields = _header_fields(header)
     previous_end = 1
     reader = csv.reader(_chain_first(first, lines), delimiter=delimiter, strict=True)
