@@ -1,41 +1,60 @@
-"""The issuer's web service: a Flask factory only. Routes are in `views.py`; logic in the service."""
+"""The issuer's web service: a Flask factory only. Routes are in `views/`; logic in the service."""
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from issuer.config import Settings
 from issuer.errors import NotFound, NotInitialized
+from issuer.jobs import JobRunner
 from issuer.service import IssuerService
-from issuer.views.public import build_blueprint
+from issuer.views import api, auth, console, manage, public, wallet
 from shared.errors import InputError, SocpassError
 
 log = logging.getLogger("socpass.issuer.web")
 
-# One place for security headers. Pages here have no script, no inline style, no frames: the
-# policy allows nothing beyond same-origin links, and nobody may frame us (clickjacking).
+# One place for security headers. No inline script or style, no third-party asset, no frames:
+# the policy allows same-origin files only (the console's one script polls an import's
+# progress), and nobody may frame us (clickjacking).
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": ("default-src 'none'; img-src 'self'; style-src 'self'; "
+                                "script-src 'self'; connect-src 'self'; "
                                 "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
 
-def create_app(settings: Settings | None = None, service: IssuerService | None = None) -> Flask:
+def create_app(settings: Settings | None = None, service: IssuerService | None = None, *,
+               start_jobs: bool = False) -> Flask:
+    """`start_jobs`: run queued import jobs in a thread of this process (what `serve` does)."""
     if settings is None:
         settings = service.settings if service is not None else Settings.from_env()
     if service is None:
         service = IssuerService.open(settings, actor="web")
-    app = Flask(__name__, static_folder=None)
+    app = Flask(__name__, static_folder="static", static_url_path="/assets")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["socpass_issuer"] = service
-    app.register_blueprint(build_blueprint(service))
+    runner = None
+    if start_jobs:
+        runner = JobRunner(service)
+        runner.start()
+        app.extensions["socpass_jobs"] = runner
+    auth.init_auth(app, settings, service)
+    app.register_blueprint(public.build_blueprint(service))
+    app.register_blueprint(auth.build_blueprint(service))
+    app.register_blueprint(console.build_blueprint(service))
+    app.register_blueprint(manage.build_blueprint(service, runner.wake.set if runner else None))
+    app.register_blueprint(wallet.build_blueprint(service))
+    api_bp = api.build_blueprint(service)
+    auth.csrf.exempt(api_bp)  # bearer tokens only, no cookie: nothing for a forged form to ride on
+    app.register_blueprint(api_bp)
     init_security_headers(app)
     init_error_handlers(app)
     return app
@@ -56,28 +75,67 @@ def error_response(status: int, code: str, message: str) -> Response:
     return response
 
 
+HTML_PREFIXES = ("/admin", "/w/")
+HTML_MESSAGES = {
+    400: "Неверный запрос / bad request",
+    403: "Недостаточно прав для этого действия / you are not allowed to do this",
+    404: "Страница не найдена / not found",
+    405: "Действие недоступно / method not allowed",
+    413: "Файл слишком большой / the file is too large",
+    429: "Слишком много запросов / too many requests",
+}
+
+
+def _wants_html() -> bool:
+    # People's pages (console, citizen's page) get an HTML error page; machines get JSON.
+    return request.path.startswith(HTML_PREFIXES) and \
+        request.accept_mimetypes.best_match(["text/html", "application/json"]) != "application/json"
+
+
+def html_error(status: int, code: str, message: str) -> Response:
+    response = Response(render_template("error.html", status=status, code=code, message=message),
+                        status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def any_error(status: int, code: str, message: str) -> Response:
+    if _wants_html():
+        return html_error(status, code, message)
+    return error_response(status, code, message)
+
+
 def init_error_handlers(app: Flask) -> None:
-    """Every error is JSON `{"error": code, "message": text}`."""
+    """Every error is JSON `{"error": code, "message": text}`, or a page on people's pages."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError) -> Response:
+        return any_error(400, "csrf", "Форма устарела или отправлена не со страницы консоли: "
+                                      "обновите страницу и повторите / the form expired or did not "
+                                      "come from the console: reload the page and try again")
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Response:
-        return error_response(err.code or 500, (err.name or "error").lower().replace(" ", "_"),
-                              err.description or "")
+        status = err.code or 500
+        code = (err.name or "error").lower().replace(" ", "_")
+        if _wants_html():
+            return html_error(status, code, HTML_MESSAGES.get(status, err.description or ""))
+        return error_response(status, code, err.description or "")
 
     @app.errorhandler(SocpassError)
     def _ours(err: SocpassError) -> Response:
         if isinstance(err, NotFound):
-            return error_response(404, err.code, err.description)
+            return any_error(404, err.code, err.description)
         if isinstance(err, InputError):
-            return error_response(400, err.code, err.description)
+            return any_error(400, err.code, err.description)
         if isinstance(err, NotInitialized):
-            return error_response(503, err.code, err.description)
+            return any_error(503, err.code, err.description)
         log.error("issuer misconfigured: %s", err.code)
-        return error_response(500, err.code, "ошибка настройки издателя / issuer configuration error")
+        return any_error(500, err.code, "ошибка настройки издателя / issuer configuration error")
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:
         # The message or traceback may quote personal data: the full detail only at DEBUG.
         log.error("unexpected error: %s", type(err).__name__)
         log.debug("unexpected error", exc_info=err)
-        return error_response(500, "internal_error", "внутренняя ошибка / internal error")
+        return any_error(500, "internal_error", "внутренняя ошибка / internal error")

@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--alg", choices=ALGORITHMS, default=None)
     c.add_argument("--key", type=Path, metavar="PEM_FILE", help="existing PKCS#8 private key")
     c.add_argument("--region", help="region code, e.g. 27")
+    c.add_argument("--admin", default="admin", metavar="NAME",
+                   help="the first console admin (its generated password is printed once)")
     c.set_defaults(func=cmd_init)
 
     c = sub.add_parser("issue", help="выдать удостоверение / issue a credential")
@@ -89,7 +91,64 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("serve", help="веб-сервис / run the web service")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8000)
+    c.add_argument("--workers", type=int, default=1,
+                   help="worker processes; more than 1 runs gunicorn (needs PostgreSQL for real load)")
+    c.add_argument("--no-jobs", action="store_true",
+                   help="do not run import jobs here (a separate `worker` does)")
     c.set_defaults(func=cmd_serve)
+
+    c = sub.add_parser("worker", help="выполнять задания загрузки / run queued import jobs")
+    c.add_argument("--once", action="store_true", help="run what is queued, then exit")
+    c.set_defaults(func=cmd_worker)
+
+    users = sub.add_parser("users", help="пользователи консоли / console users")
+    usub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    u = usub.add_parser("add")
+    u.add_argument("name")
+    u.add_argument("--role", required=True, choices=("admin", "operator", "auditor"))
+    u.add_argument("--password-stdin", action="store_true",
+                   help="read the password from stdin (else one is generated and printed once)")
+    u.set_defaults(func=lambda svc, a: svc.accounts.add_user(a.name, a.role, _stdin_password(a)))
+    u = usub.add_parser("list")
+    u.set_defaults(func=lambda svc, a: {"users": svc.accounts.users()})
+    u = usub.add_parser("passwd", help="new password (generated unless --password-stdin)")
+    u.add_argument("name")
+    u.add_argument("--password-stdin", action="store_true")
+    u.set_defaults(func=lambda svc, a: svc.accounts.update(a.name, reset_password=True,
+                                                            password=_stdin_password(a)))
+    for verb, active in (("disable", False), ("enable", True)):
+        u = usub.add_parser(verb)
+        u.add_argument("name")
+        u.set_defaults(func=lambda svc, a, active=active: svc.accounts.update(a.name, active=active))
+    u = usub.add_parser("role")
+    u.add_argument("name")
+    u.add_argument("role", choices=("admin", "operator", "auditor"))
+    u.set_defaults(func=lambda svc, a: svc.accounts.update(a.name, role=a.role))
+
+    tokens = sub.add_parser("tokens", help="токены API / API bearer tokens")
+    tsub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    t = tsub.add_parser("create", help="prints the token once")
+    t.add_argument("name")
+    t.set_defaults(func=lambda svc, a: svc.api_tokens.create(a.name))
+    t = tsub.add_parser("list")
+    t.set_defaults(func=lambda svc, a: {"tokens": svc.api_tokens.list()})
+    t = tsub.add_parser("revoke")
+    t.add_argument("id")
+    t.set_defaults(func=lambda svc, a: svc.api_tokens.revoke(a.id))
+
+    audit = sub.add_parser("audit", help="журнал аудита / audit log")
+    asub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    x = asub.add_parser("verify", help="check the hash chain; exit 1 naming the first broken row")
+    x.set_defaults(func=cmd_audit_verify)
+    x = asub.add_parser("export", help="the whole log as CSV")
+    x.add_argument("--csv", action="store_true", required=True)
+    x.add_argument("--out", type=Path, metavar="FILE.csv", help="default: standard output")
+    x.set_defaults(func=cmd_audit_export)
+
+    c = sub.add_parser("link", help="личная ссылка гражданина / the citizen's private link")
+    c.add_argument("id")
+    c.add_argument("--revoke", action="store_true", help="switch the link off instead")
+    c.set_defaults(func=lambda svc, a: svc.wallet.revoke_links(a.id) if a.revoke else svc.wallet.new_link(a.id))
 
     c = sub.add_parser("config", help="действующие настройки / effective configuration")
     c.set_defaults(func=None)
@@ -100,8 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_init(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
+    from issuer.accounts import check_name
+
+    check_name(a.admin)  # refused before anything is written
     key_pem = _read_file(a.key) if a.key else None
-    return svc.init_issuer(a.issuer_id, a.name, a.url, a.alg, key_pem=key_pem, region=a.region)
+    result = svc.init_issuer(a.issuer_id, a.name, a.url, a.alg, key_pem=key_pem, region=a.region)
+    result["admin"] = svc.accounts.add_user(a.admin, "admin")
+    return result
 
 
 def cmd_issue(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
@@ -123,12 +187,18 @@ def cmd_issue(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_import(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
-    progress = _progress_printer() if sys.stderr.isatty() else None
-    try:
-        return svc.import_csv(a.file, progress=progress)
-    finally:
-        if progress:
-            print(file=sys.stderr)
+    from issuer.jobs import CountingReader
+
+    size = a.file.stat().st_size
+    with open(a.file, "rb") as raw:
+        reader = CountingReader(raw)
+        # The bar is for a person at a terminal; scripts and pipes get the JSON only.
+        progress = _progress_bar(reader, size) if sys.stderr.isatty() else None
+        try:
+            return svc.import_csv(reader, progress=progress, file_name=a.file.name)
+        finally:
+            if progress:
+                print(file=sys.stderr)
 
 
 def cmd_state(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
@@ -149,13 +219,59 @@ def cmd_card(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_serve(svc: IssuerService, a: argparse.Namespace) -> None:
-    from werkzeug.serving import run_simple
-
-    from issuer.app import create_app
+    from issuer.config import session_secret
+    from issuer.server import run_development, run_gunicorn
 
     svc.issuer_info()  # refuse to start an uninitialised issuer
-    app = create_app(svc.settings, svc)
-    run_simple(a.host, a.port, app, threaded=True)
+    session_secret(svc.settings)  # created once, before any worker starts
+    if a.workers < 1:
+        raise InputError("--workers: не меньше 1 / at least 1", code="invalid_workers")
+    if a.workers > 1:
+        svc.close()  # no database connection may be shared across the fork
+        run_gunicorn(svc.settings, a.host, a.port, a.workers, start_jobs=not a.no_jobs)
+    else:
+        run_development(svc, a.host, a.port, start_jobs=not a.no_jobs)
+
+
+def cmd_worker(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any] | None:
+    if a.once:
+        return {"jobs_run": svc.jobs.run_pending()}
+    from issuer.jobs import JobRunner
+
+    runner = JobRunner(svc)
+    runner.run()  # in this thread, until Ctrl-C
+    return None
+
+
+def cmd_audit_verify(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
+    result = svc.audit.verify()
+    if not result["ok"]:
+        _print_json(result)
+        raise AuditBroken(f"журнал аудита нарушен на записи {result['first_broken']}: "
+                          f"{result['problem']} / audit log broken at row {result['first_broken']}")
+    return result
+
+
+def cmd_audit_export(svc: IssuerService, a: argparse.Namespace) -> None:
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(a.out, "w", encoding="utf-8", newline="") as out:
+            out.writelines(svc.audit.csv_lines())
+    else:
+        sys.stdout.writelines(svc.audit.csv_lines())
+        sys.stdout.flush()
+
+
+class AuditBroken(SocpassError):
+    """Журнал аудита нарушен / the audit log's hash chain is broken."""
+
+    code = "audit_broken"
+
+
+def _stdin_password(a: argparse.Namespace) -> str | None:
+    if not a.password_stdin:
+        return None
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 # --- plumbing -------------------------------------------------------------------------------------
@@ -194,9 +310,12 @@ def _load_data(arg: str) -> dict[str, Any]:
     return data
 
 
-def _progress_printer() -> Callable[[int], None]:
+def _progress_bar(reader: Any, size: int, width: int = 30) -> Callable[[int], None]:
     def show(rows: int) -> None:
-        print(f"\rобработано строк / rows done: {rows}", end="", file=sys.stderr, flush=True)
+        fraction = min(1.0, reader.count / size) if size else 1.0
+        filled = int(fraction * width)
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f}%  "
+              f"строк / rows: {rows}", end="", file=sys.stderr, flush=True)
     return show
 
 

@@ -60,6 +60,13 @@ def _text(name: str, raw: str) -> str | None:
     return raw if raw != "" else None
 
 
+def _cookie_secure(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value == "auto":
+        return value
+    return "true" if parse_bool(name, value) else "false"
+
+
 def _log_level(name: str, raw: str) -> str:
     value = raw.strip().upper()
     if value not in _LOG_LEVELS:
@@ -99,6 +106,14 @@ SETTINGS: tuple[Setting, ...] = (
             "largest accepted request body in bytes"),
     Setting("SOCPASS_LOG_LEVEL", "log_level", "WARNING", _log_level,
             "DEBUG, INFO, WARNING or ERROR (log lines never carry personal data)"),
+    Setting("SOCPASS_SECRET_KEY", "secret_key", None, _text,
+            "signs console sessions and CSRF tokens (default: generated once into "
+            "$SOCPASS_HOME/secret_key, mode 0600)", secret=True),
+    Setting("SOCPASS_COOKIE_SECURE", "cookie_secure", "auto", _cookie_secure,
+            "console cookies marked Secure: auto (when the request came over HTTPS, also via a "
+            "trusted proxy), true or false"),
+    Setting("SOCPASS_DB_POOL_SIZE", "db_pool_size", "5", _int_parser(1, 200),
+            "PostgreSQL connections kept open per process (up to twice as many under load)"),
 )
 
 
@@ -114,6 +129,9 @@ class Settings:
     status_lifetime: int
     max_upload: int
     log_level: str
+    secret_key: str | None = None
+    cookie_secure: str = "auto"
+    db_pool_size: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> "Settings":
@@ -181,3 +199,42 @@ def warn_demo_passphrase(settings: Settings, stream: TextIO | None = None) -> No
         print("!!! ВНИМАНИЕ: ДЕМО-РЕЖИМ, ключи зашифрованы ОБЩЕИЗВЕСТНЫМ паролем. Не для работы.\n"
               "!!! WARNING: DEMO MODE, keys are encrypted with a PUBLIC passphrase. Not for production.",
               file=stream or sys.stderr)
+
+
+SECRET_KEY_FILE = "secret_key"
+
+
+def session_secret(settings: Settings) -> bytes:
+    """SOCPASS_SECRET_KEY, or a random key generated once and kept in SOCPASS_HOME (0600).
+
+    Never a built-in fallback: a known key would let anyone forge a console session. Several
+    worker processes may start at once: the file is created atomically (link, not overwrite),
+    and whoever loses the race reads the winner's key.
+    """
+    if settings.secret_key:
+        if len(settings.secret_key) < 32:
+            raise ConfigError("SOCPASS_SECRET_KEY: не короче 32 символов / at least 32 characters")
+        return settings.secret_key.encode("utf-8")
+    import secrets
+    import tempfile
+
+    path = settings.home / SECRET_KEY_FILE
+    if not path.exists():
+        settings.home.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=settings.home)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < 32:
+        raise ConfigError(f"{path}: ключ повреждён / the key file is damaged")
+    return key.encode("ascii")

@@ -32,6 +32,10 @@ ISSUER_NAME = "Министерство социальной защиты Хаб
 HOST = "127.0.0.1"
 ISSUER_PORT, VERIFIER_PORT = 8000, 8001
 ISSUER_URL = f"http://{HOST}:{ISSUER_PORT}"
+# Like the demo passphrase: public, for a laptop only. A real issuer's first admin gets a random
+# password from `socpass-issuer init`.
+DEMO_USERS = (("admin", "admin"), ("operator", "operator"), ("auditor", "auditor"))
+DEMO_PASSWORD = "demo-only-not-secret"
 
 
 def demo_people(valid_until: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -60,6 +64,8 @@ def demo_people(valid_until: str) -> list[tuple[str, str, dict[str, Any]]]:
 
 def first_start(svc: IssuerService, demo_dir: Path) -> list[dict[str, Any]]:
     svc.init_issuer(ISSUER_ID, ISSUER_NAME, ISSUER_URL, region="27")
+    for name, role in DEMO_USERS:
+        svc.accounts.add_user(name, role, DEMO_PASSWORD)
     valid_until = (svc.today() + timedelta(days=3 * 365)).isoformat()
     demo_dir.mkdir(parents=True, exist_ok=True)
     issued = []
@@ -69,9 +75,11 @@ def first_start(svc: IssuerService, demo_dir: Path) -> list[dict[str, Any]]:
         (demo_dir / f"{name}.pdf").write_bytes(svc.card_pdf(result["id"]))
         (demo_dir / f"{name}.txt").write_text(result["qr_text"] + "\n", encoding="ascii")
         state = "valid"
+        link = svc.wallet.new_link(result["id"])["url"]  # kept in the demo file only: demo data
         if name.endswith("-revoked"):
             state = svc.revoke(result["id"], "демонстрация отзыва / revocation demo")["state"]
-        issued.append({"name": name, "id": result["id"], "type": ctype, "state": state})
+        issued.append({"name": name, "id": result["id"], "type": ctype, "state": state,
+                       "wallet": link})
     (demo_dir / "credentials.json").write_text(json.dumps(issued, ensure_ascii=False, indent=2) + "\n",
                                                encoding="utf-8")
     return issued
@@ -150,8 +158,12 @@ def print_guide(issued: list[dict[str, Any]], demo_dir: Path, publish_dir: Path,
         print(f"Верификатор / verifier:   http://{HOST}:{VERIFIER_PORT}/")
     print(f"Опубликовано / published: {publish_dir}")
     print(f"Демо-файлы / demo files:  {demo_dir}  (QR .png, карточки / cards .pdf, тексты QR / QR texts .txt)")
+    print(f"Консоль / console:        {ISSUER_URL}/admin/  (демо / demo: "
+          + ", ".join(f"{name}" for name, _ in DEMO_USERS) + f"; пароль / password {DEMO_PASSWORD})")
     for item in issued:
         print(f"  {item['name']:<28} {item['id']}  {item['state']}")
+        if item.get("wallet"):
+            print(f"  {'':<28} страница гражданина / citizen's page: {item['wallet']}")
     first = next((i for i in issued if i["state"] == "valid"), None)
     if first is not None:
         text_file = demo_dir / f"{first['name']}.txt"

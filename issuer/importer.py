@@ -66,7 +66,8 @@ _CATEGORIES = {_norm(code): code for code in CATEGORIES} | {
 
 def import_csv(service: "IssuerService", source: str | Path | BinaryIO, *,
                progress: Callable[[int], None] | None = None,
-               batch_size: int = BATCH_SIZE) -> dict[str, Any]:
+               batch_size: int | None = None) -> dict[str, Any]:
+    batch_size = batch_size or BATCH_SIZE
     summary: dict[str, Any] = {"issued": 0, "updated": 0, "unchanged": 0, "errors": [],
                                "errors_total": 0, "rows": 0}
     with ExitStack() as stack:

@@ -13,11 +13,12 @@ from typing import Any
 
 from issuer.models import StatusListRow
 from shared.keys import PrivateKey
-from shared.publication import JWKS_PATH, METADATA_PATH, STATUS_PREFIX
+from shared.publication import ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH, STATUS_PREFIX
 from shared.statuslist import REVOKED, SUSPENDED, StatusList, sign_status_list
 
-__all__ = ["JWKS_PATH", "METADATA_PATH", "StatusTokenCache", "json_bytes", "reuse_window",
-           "sign_list", "status_path", "write_files"]
+__all__ = ["ENTITLEMENTS_PATH", "JWKS_PATH", "METADATA_PATH", "StatusTokenCache",
+           "entitlements_json", "json_bytes", "reuse_window", "sign_list", "status_path",
+           "write_files"]
 
 _VALUES = {"revoked": REVOKED, "suspended": SUSPENDED}
 MAX_REUSE_SECONDS = 60
@@ -77,6 +78,13 @@ class StatusTokenCache:
 
 def json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def entitlements_json(iss: str) -> dict[str, Any]:
+    """The published entitlement rules (ENTITLEMENTS_PATH) of issuer `iss`."""
+    from issuer.entitlements import catalogue
+
+    return catalogue(iss).to_json()
 
 
 def write_files(root: Path, files: dict[str, bytes]) -> list[str]:

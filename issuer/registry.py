@@ -13,8 +13,12 @@ from shared.credential import HolderData
 
 
 def new_credential_id() -> str:
-    """The jti: 12 random bytes, 16 base64url characters."""
-    return b64url_encode(secrets.token_bytes(12))
+    """The jti: 12 random bytes, 16 base64url characters, never starting with "-" (the id is
+    typed as a command-line argument, where a leading "-" reads as an option)."""
+    while True:
+        jti = b64url_encode(secrets.token_bytes(12))
+        if not jti.startswith("-"):
+            return jti
 
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
@@ -37,3 +41,8 @@ def normalized_data(hd: HolderData) -> dict[str, Any]:
 def data_hash(data: dict[str, Any]) -> str:
     canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def search_key(text: str) -> str:
+    """How names are compared in the console's search: casefolded, ё as е, single spaces."""
+    return " ".join(text.replace("ё", "е").replace("Ё", "Е").split()).casefold()[:200]

@@ -5,6 +5,7 @@ commits before it returns. The clock is injected (`clock()` returns an aware dat
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -12,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from issuer.config import Settings
 from issuer.errors import AlreadyInitialized, AlreadyIssued, InvalidState
 from issuer.keyring import Keyring, check_algorithm, load_import_pem
 from issuer.models import CredentialRow, Issuer
-from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data
+from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data, search_key
 from issuer.statusalloc import StatusAllocator
 from issuer.store import Store
 from shared.credential import Credential, HolderData, StatusRef, validate_holder_data
@@ -32,6 +33,12 @@ from shared.keys import algorithm_for_key
 from shared.publication import IssuerMetadata, status_list_uri
 from shared.qrtext import encode as qr_encode
 from shared.token import CREDENTIAL_TYP, sign
+
+if TYPE_CHECKING:
+    from issuer.accounts import Accounts, ApiTokens
+    from issuer.auditlog import AuditLog
+    from issuer.jobs import Jobs
+    from issuer.wallet import Wallet
 
 log = logging.getLogger("socpass.issuer")
 
@@ -69,10 +76,48 @@ class IssuerService:
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now, actor: str = "system") -> "IssuerService":
-        return cls(settings, Store(settings.database_url), clock=clock, actor=actor)
+        return cls(settings, Store(settings.database_url, pool_size=settings.db_pool_size),
+                   clock=clock, actor=actor)
 
     def close(self) -> None:
         self.store.close()
+
+    def acting_as(self, actor: str) -> "IssuerService":
+        """The same service (store, keys, caches) recording `actor` in the audit trail."""
+        clone = copy.copy(self)
+        clone.actor = actor
+        return clone
+
+    # Use cases of the console, the API and the citizen's page, one module each.
+    @property
+    def accounts(self) -> "Accounts":
+        from issuer.accounts import Accounts
+
+        return Accounts(self)
+
+    @property
+    def api_tokens(self) -> "ApiTokens":
+        from issuer.accounts import ApiTokens
+
+        return ApiTokens(self)
+
+    @property
+    def wallet(self) -> "Wallet":
+        from issuer.wallet import Wallet
+
+        return Wallet(self)
+
+    @property
+    def jobs(self) -> "Jobs":
+        from issuer.jobs import Jobs
+
+        return Jobs(self)
+
+    @property
+    def audit(self) -> "AuditLog":
+        from issuer.auditlog import AuditLog
+
+        return AuditLog(self)
 
     def __enter__(self) -> "IssuerService":
         return self
@@ -210,7 +255,8 @@ class IssuerService:
                                 data=json.dumps(data, ensure_ascii=False, sort_keys=True),
                                 data_hash=data_hash(data), kid=key_row.kid,
                                 status_list_id=status_list.id, status_idx=idx, state="valid",
-                                issued_at=now, expires_at=expires, updated_at=now, token=token)
+                                issued_at=now, expires_at=expires, updated_at=now, token=token,
+                                search_name=search_key(hd.holder.full_name))
             session.add(row)
             session.flush()
             return row
@@ -222,7 +268,9 @@ class IssuerService:
 
         row = self._allocator(issuer).place(session, insert, now=now, on_conflict=on_conflict)
         store.add_event(session, at=now, actor=self.actor, action="issue", credential_id=row.id,
-                        kid=row.kid, detail={"type": row.type, "status_list": row.status_list_id})
+                        kid=row.kid, detail={"type": row.type, "registry_id": row.registry_id,
+                                             "status_list": row.status_list_id,
+                                             "before": None, "after": "valid"})
         log.info("issued credential %s (%s) with key %s", row.id, row.type, row.kid)
         return row
 
@@ -240,10 +288,54 @@ class IssuerService:
                                                    "qr_text": qr_encode(row.token)}
 
     def import_csv(self, source: str | Path | BinaryIO, *,
-                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                   progress: Callable[[int], None] | None = None,
+                   file_name: str | None = None) -> dict[str, Any]:
+        """Import a registry file; each credential gets its own event, the run one more."""
         from issuer.importer import import_csv
 
-        return import_csv(self, source, progress=progress)
+        summary = import_csv(self, source, progress=progress)
+        if file_name is None and isinstance(source, (str, Path)):
+            file_name = Path(source).name
+        with self.store.write() as session:
+            store.add_event(session, at=self.now(), actor=self.actor, action="import",
+                            detail={"file": file_name, "rows": summary["rows"],
+                                    "issued": summary["issued"], "updated": summary["updated"],
+                                    "unchanged": summary["unchanged"],
+                                    "rejected": summary["errors_total"]})
+        return summary
+
+    def reissue(self, credential_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The family's data changed: revoke the credential and issue a new one in one step."""
+        with self.store.read() as session:
+            old = store.get_credential(session, credential_id)
+            registry_id, ctype, state = old.registry_id, old.type, old.state
+        if state == "revoked":
+            raise InvalidState("удостоверение уже отозвано; выпустите новое / already revoked; issue "
+                               "a new one")
+        data = {**data, "registry_id": registry_id}
+        return self.issue(ctype, data, replace=True)
+
+    def search_credentials(self, query: str = "", *, state: str | None = None,
+                           ctype: str | None = None, limit: int = 50,
+                           offset: int = 0) -> dict[str, Any]:
+        """By registry id (exact or prefix), credential id, or part of the name; newest first."""
+        with self.store.read() as session:
+            total, rows = store.search_credentials(session, query=query.strip(), name=search_key(query),
+                                                   state=state, ctype=ctype, limit=limit,
+                                                   offset=offset)
+            return {"total": total, "items": [self._summary(row) for row in rows]}
+
+    def _summary(self, row: CredentialRow) -> dict[str, Any]:
+        data = json.loads(row.data)
+        holder = data.get("holder", {})
+        name = " ".join(p for p in (holder.get("family_name"), holder.get("given_name"),
+                                    holder.get("patronymic")) if p)
+        return {"id": row.id, "registry_id": row.registry_id, "type": row.type,
+                "category": data.get("category"), "children": data.get("children"), "name": name,
+                "birth_date": holder.get("birth_date"), "state": row.state, "reason": row.reason,
+                "issued_at": row.issued_at.astimezone(self.tz).isoformat(),
+                "expires_at": row.expires_at.astimezone(self.tz).isoformat(),
+                "valid_until": data.get("valid_until"), "replaced_by": row.replaced_by}
 
     # --- status changes -------------------------------------------------------------------------
 
@@ -273,10 +365,12 @@ class IssuerService:
     def _set_state(self, session: Session, row: CredentialRow, target: str, reason: str | None,
                    now: datetime) -> None:
         action = {"revoked": "revoke", "suspended": "suspend", "valid": "reinstate"}[target]
+        before = row.state
         row.state, row.reason, row.updated_at = target, reason, now
         store.bump_list_version(session, row.status_list_id)
         store.add_event(session, at=now, actor=self.actor, action=action, credential_id=row.id,
-                        reason=reason)
+                        reason=reason, detail={"registry_id": row.registry_id, "before": before,
+                                               "after": target})
         log.info("credential %s: %s", row.id, action)
 
     def _describe(self, session: Session, row: CredentialRow) -> dict[str, Any]:
@@ -362,6 +456,7 @@ class IssuerService:
         for list_id in self.status_list_ids():
             files[publishing.status_path(list_id)] = self.status_list_token(list_id).encode("ascii")
         files[publishing.JWKS_PATH] = publishing.json_bytes(self.jwks())
+        files[publishing.ENTITLEMENTS_PATH] = publishing.json_bytes(publishing.entitlements_json(metadata.iss))
         # Metadata last: a verifier that syncs while we write never sees a list it cannot fetch.
         files[publishing.METADATA_PATH] = publishing.json_bytes(metadata.to_json())
         written = publishing.write_files(Path(out_dir), files)
@@ -369,12 +464,18 @@ class IssuerService:
 
     # --- printed card ----------------------------------------------------------------------------
 
-    def card_pdf(self, credential_id: str) -> bytes:
-        from issuer.card import render_card_pdf
+    def card_pdf(self, credential_id: str, layout: str = "card") -> bytes:
+        """The printable card: `card` (credit-card size) or `a4` (a sheet with where to use it)."""
+        from issuer.card import render_a4_pdf, render_card_pdf
+        from issuer.wallet import grouped, where_to_use
 
         with self.store.read() as session:
             row = store.get_credential(session, credential_id)
             issuer_name = store.require_issuer(session).name
         data = json.loads(row.data)
+        if layout == "a4":
+            uses = grouped(where_to_use(row.type, data.get("category"), data.get("children")))
+            return render_a4_pdf(qr_text=qr_encode(row.token), data=data, issuer_name=issuer_name,
+                                 credential_id=row.id, uses=uses)
         return render_card_pdf(qr_text=qr_encode(row.token), data=data, issuer_name=issuer_name,
                                credential_id=row.id)

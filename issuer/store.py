@@ -16,25 +16,30 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Engine, case, create_engine, event, func, or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from issuer import audit
 from issuer.errors import NotFound, NotInitialized
 from issuer.models import CredentialRow, Event, Issuer, SigningKey, StatusListRow
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _MIGRATION_LOCK = 0x50C9A55  # PostgreSQL advisory lock: one process migrates at a time
+# PostgreSQL advisory lock held by every write transaction: writers are serialised as SQLite's
+# BEGIN IMMEDIATE serialises them, so the audit hash chain never forks between gunicorn workers
+# and the lock order (this lock first, then rows) cannot deadlock.
+_WRITE_LOCK = 0x50C9A56
 _READ_ONLY = "socpass_read_only"
 
 
 class Store:
     """Owns one engine; `write()` and `read()` hand out sessions in a transaction."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 5) -> None:
         self.url = make_url(url)
-        self.engine = _create_engine(url)
+        self.engine = _create_engine(url, pool_size)
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
                                   expire_on_commit=False)
@@ -74,6 +79,8 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         with self._write() as session, session.begin():
+            if self.dialect == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK})
             yield session
 
     @contextmanager
@@ -82,11 +89,13 @@ class Store:
             yield session
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, pool_size: int = 5) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # pre-ping: a PostgreSQL restart or a dropped idle connection is retried, not reported.
-        return create_engine(url, pool_pre_ping=True)
+        # The pool is per process: N gunicorn workers hold up to N * 2 * pool_size connections.
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
+                             pool_recycle=1800)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
@@ -208,14 +217,72 @@ def bump_list_version(session: Session, list_id: str) -> None:
 def add_event(session: Session, *, at: datetime, actor: str, action: str,
               credential_id: str | None = None, kid: str | None = None,
               reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    """Append to the audit trail. Callers never put names, birth dates or tokens in `detail`."""
+    """Append to the audit trail, chained to the previous row (see issuer.audit).
+
+    Callers never put names, birth dates or tokens in `detail`.
+    """
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None
+    session.flush()  # rows added earlier in this transaction come first in the chain
+    prev = audit.last_hash(session)
+    digest = audit.event_hash(at=at, actor=actor, action=action, credential_id=credential_id,
+                              kid=kid, reason=reason, detail=detail_text, prev_hash=prev)
     session.add(Event(at=at, actor=actor, action=action, credential_id=credential_id, kid=kid,
-                      reason=reason,
-                      detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None))
+                      reason=reason, detail=detail_text, prev_hash=prev, hash=digest))
+    session.flush()
 
 
 def events(session: Session, *, credential_id: str | None = None) -> Sequence[Event]:
     stmt = select(Event).order_by(Event.id)
     if credential_id is not None:
         stmt = stmt.where(Event.credential_id == credential_id)
+    return session.scalars(stmt).all()
+
+
+def search_credentials(session: Session, *, query: str, name: str, state: str | None,
+                       ctype: str | None, limit: int, offset: int) -> tuple[int, Sequence[CredentialRow]]:
+    conditions = []
+    if query:
+        escaped = _like_escape(query)
+        conditions.append(or_(CredentialRow.registry_id == query, CredentialRow.id == query,
+                              CredentialRow.registry_id.like(escaped + "%", escape="\\"),
+                              CredentialRow.search_name.like("%" + _like_escape(name) + "%",
+                                                             escape="\\")))
+    if state:
+        conditions.append(CredentialRow.state == state)
+    if ctype:
+        conditions.append(CredentialRow.type == ctype)
+    total = session.scalar(select(func.count()).select_from(CredentialRow).where(*conditions)) or 0
+    rows = session.scalars(select(CredentialRow).where(*conditions)
+                           .order_by(CredentialRow.issued_at.desc(), CredentialRow.registry_id,
+                                     CredentialRow.id)
+                           .limit(limit).offset(offset)).all()
+    return total, rows
+
+
+def credentials_of(session: Session, registry_id: str) -> Sequence[CredentialRow]:
+    """Every credential of a registry entry: the live one first, then newest first."""
+    revoked_last = case((CredentialRow.state == "revoked", 1), else_=0)
+    return session.scalars(select(CredentialRow).where(CredentialRow.registry_id == registry_id)
+                           .order_by(revoked_last, CredentialRow.issued_at.desc(),
+                                     CredentialRow.id)).all()
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_events(session: Session, *, action: str | None = None, actor: str | None = None,
+                credential_id: str | None = None, before_id: int | None = None,
+                limit: int = 100) -> Sequence[Event]:
+    stmt = select(Event).order_by(Event.id.desc()).limit(limit)
+    if action:
+        stmt = stmt.where(Event.action == action)
+    if actor:
+        stmt = stmt.where(Event.actor == actor)
+    if credential_id:
+        stmt = stmt.where(Event.credential_id == credential_id)
+    if before_id:
+        stmt = stmt.where(Event.id < before_id)
     return session.scalars(stmt).all()

@@ -24,6 +24,8 @@ class Code(str, Enum):
 
 class Warning_(str, Enum):
     STATUS_STALE = "status_stale"
+    # The same credential was accepted at this device within the venue's window (a second use).
+    RECENTLY_USED = "recently_used"
 
 
 # When several rejections apply, the first in this order is reported: a forgery is never
@@ -62,6 +64,7 @@ MESSAGES_RU: dict[str, str] = {
     "not_entitled": "Удостоверение действительно, но льгот на этом объекте по нему нет.",
     "no_qr": "QR-код не найден. Поднесите код ближе, уберите блики или введите код сканером.",
     "status_stale": "Данные об отзыве устарели. Синхронизируйте устройство при первой возможности.",
+    "recently_used": "Это удостоверение недавно уже проверяли на этом устройстве. Убедитесь, что им не пользуются повторно.",
 }
 
 MESSAGES_EN: dict[str, str] = {
@@ -81,6 +84,7 @@ MESSAGES_EN: dict[str, str] = {
     "not_entitled": "The credential is valid, but it grants nothing at this venue.",
     "no_qr": "No QR code found. Hold the code closer, avoid glare, or use the handheld scanner.",
     "status_stale": "Revocation data is out of date. Sync the device as soon as possible.",
+    "recently_used": "This credential was already checked at this device a short while ago. Make sure it is not being used twice.",
 }
 
 

@@ -1,9 +1,12 @@
 """Flask factory for the scanner web app: settings, services, security headers, views."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -11,14 +14,15 @@ from flask import Flask, Response, request
 from verifier import views
 from verifier.cache import CacheHolder
 from verifier.config import Settings
-from verifier.policy import Profile, load_profile
+from verifier.policy import VenuePolicy, load_policy
+from verifier.scanlog import ScanLog
 from verifier.service import Verifier
 
 # The scanner page's scripts and styles live in the repository's static/ directory.
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 # No inline script or style anywhere: a name in a credential can never become code, even if a
-# template or a script made a mistake. Camera access stays with this origin (the future scanner).
+# template or a script made a mistake. Camera access stays with this origin (the scanner page).
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
                            "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
                            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -38,22 +42,29 @@ class Services:
     """What the views need, built once per app."""
 
     settings: Settings
-    profile: Profile
+    policy: VenuePolicy
     caches: CacheHolder
     clock: Callable[[], float]
+    scanlog: ScanLog
+    # Keys the "same code still in front of the camera" digest; new at each start, never stored.
+    _seen_key: bytes = field(default_factory=lambda: os.urandom(32))
 
     def verifier(self) -> Verifier:
         # The holder reloads cache.json when a sync from the CLI replaced it.
-        return Verifier(self.caches.current(), self.settings, self.profile)
+        return Verifier(self.caches.current(), self.settings, self.policy, scanlog=self.scanlog)
 
     def now(self) -> int:
         return int(self.clock())
+
+    def seen_digest(self, qr_text: str) -> str:
+        """An opaque tag of a QR text, for the page to say "skip this one" (see /api/scan)."""
+        return hmac.new(self._seen_key, qr_text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.path == "/" or request.path.startswith("/api/"):
+    if request.path in ("/", "/stats", "/stats.csv") or request.path.startswith("/api/"):
         # Results carry a holder's name and birth date: never keep them in a shared cache.
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -62,15 +73,18 @@ def _security_headers(response: Response) -> Response:
 def create_app(settings: Settings | None = None, *,
                clock: Callable[[], float] = time.time) -> Flask:
     settings = settings or Settings.from_env()
-    profile = load_profile(settings.venue_profile, settings.venue_policy)
+    caches = CacheHolder(settings.cache_dir)
+    # Load at start, so a refused cache is logged right away and an unknown profile refused.
+    policy = load_policy(settings.venue_profile, settings.venue_policy, caches.current())
+    scanlog = ScanLog(settings.cache_dir, timezone=settings.timezone,
+                      window=settings.recent_window, keep_days=settings.scanlog_days)
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     # Werkzeug answers 413 before reading a body larger than this (views make it JSON).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    services = Services(settings, profile, CacheHolder(settings.cache_dir), clock)
+    services = Services(settings, policy, caches, clock, scanlog)
     app.extensions["socpass_verifier"] = services
-    services.caches.current()  # load at start, so a refused cache is logged right away
     app.after_request(_security_headers)
     views.init_app(app)
     return app

@@ -2,12 +2,14 @@
 
     {"format": 1, "synced_at": <epoch>,
      "issuers": {<iss>: {"source": <URL or directory>, "metadata": {...IssuerMetadata...},
-                         "jwks": {"keys": [...]}, "status_lists": {<uri>: <compact JWS>}}}}
+                         "jwks": {"keys": [...]}, "status_lists": {<uri>: <compact JWS>},
+                         "entitlements": {...EntitlementCatalogue...}  (only if published)}}}
 
 The file is written atomically (old or new, never a mix) and re-verified on every load: each
 status list token must carry a valid signature by the keys of the issuer it is stored under, so
 a corrupted or hand-edited list is refused rather than trusted. Metadata and JWKS are not
-signed; they are as trustworthy as the sources the operator synced from.
+signed; they are as trustworthy as the sources the operator synced from, and so are the
+entitlement rules.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from typing import Any
 from shared.errors import KeyError_, SocpassError, TokenError
 from shared.jsonstrict import JSONFormatError, loads_strict
 from shared.keys import StaticKeyResolver, VerificationKey, keys_from_jwks
-from shared.publication import IssuerMetadata, PublicationError
+from shared.publication import EntitlementCatalogue, IssuerMetadata, PublicationError
 from shared.statuslist import StatusListToken, verify_status_list
 
 log = logging.getLogger("socpass.verifier")
@@ -32,6 +34,7 @@ log = logging.getLogger("socpass.verifier")
 CACHE_FILE = "cache.json"
 FORMAT = 1
 _ISSUER_MEMBERS = frozenset({"source", "metadata", "jwks", "status_lists"})
+_OPTIONAL_MEMBERS = frozenset({"entitlements"})
 
 
 class CacheError(SocpassError):
@@ -48,6 +51,7 @@ class CachedIssuer:
     keys: tuple[VerificationKey, ...]
     status_lists: Mapping[str, StatusListToken]
     document: dict[str, Any]  # the stored originals, written back unchanged
+    entitlements: EntitlementCatalogue | None = None  # the issuer's published rules, if any
 
 
 @dataclass(frozen=True)
@@ -124,18 +128,24 @@ class TrustCache:
 def verify_issuer(iss: str, entry: Any) -> CachedIssuer:
     """Check one issuer's stored originals: metadata, keys, and every status list's signature."""
     where = f"issuer {iss!r}"
-    if not isinstance(entry, dict) or set(entry) != _ISSUER_MEMBERS:
-        raise CacheError(f"{where}: entry must have exactly {', '.join(sorted(_ISSUER_MEMBERS))}")
+    if not isinstance(entry, dict) or not _ISSUER_MEMBERS <= set(entry) \
+            or not set(entry) <= _ISSUER_MEMBERS | _OPTIONAL_MEMBERS:
+        raise CacheError(f"{where}: entry must have exactly {', '.join(sorted(_ISSUER_MEMBERS))}"
+                         f" (and optionally {', '.join(sorted(_OPTIONAL_MEMBERS))})")
     source, lists = entry["source"], entry["status_lists"]
     if not isinstance(source, str) or not isinstance(lists, dict):
         raise CacheError(f"{where}: source or status_lists has the wrong type")
     try:
         metadata = IssuerMetadata.from_json(entry["metadata"])
         keys = keys_from_jwks(iss, entry["jwks"])
+        rules = (EntitlementCatalogue.from_json(entry["entitlements"])
+                 if entry.get("entitlements") is not None else None)
     except (PublicationError, KeyError_) as err:
         raise CacheError(f"{where}: {err}") from err
     if metadata.iss != iss:
         raise CacheError(f"{where}: metadata names another issuer {metadata.iss!r}")
+    if rules is not None and rules.iss != iss:
+        raise CacheError(f"{where}: entitlement rules name another issuer {rules.iss!r}")
     kids = [k.kid for k in keys]
     if not kids or len(set(kids)) != len(kids):
         raise CacheError(f"{where}: the JWKS must hold at least one key and no kid twice")
@@ -154,7 +164,7 @@ def verify_issuer(iss: str, entry: Any) -> CachedIssuer:
             raise CacheError(f"{where}: status list {uri!r} is signed for {slt.issuer!r}")
         verified[uri] = slt
     return CachedIssuer(iss=iss, source=source, metadata=metadata, keys=tuple(keys),
-                        status_lists=verified, document=entry)
+                        status_lists=verified, document=entry, entitlements=rules)
 
 
 def cache_path(cache_dir: Path | str) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import socket
 import sys
 import time
 from typing import Any
@@ -16,6 +17,7 @@ from shared.errors import ConfigError, ImageError
 from verifier import sync as sync_mod
 from verifier.cache import load_or_refuse
 from verifier.config import Settings
+from verifier.scanlog import ScanLog
 from verifier.service import ScannerUnavailable, Verifier
 
 MAX_STDIN = 64 * 1024  # a QR text is a few hundred characters
@@ -51,9 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="print the cache state (same JSON as GET /api/status)")
     sub.add_parser("config", help="print the effective configuration")
 
-    p = sub.add_parser("serve", help="run the scanner web app")
-    p.add_argument("--host", default="127.0.0.1")
+    p = sub.add_parser("serve", help="run the scanner web app",
+                       description="Run the scanner page and the JSON API. A tablet's browser "
+                                   "uses its camera only over HTTPS (or on this machine itself): "
+                                   "for tablets on the venue's network use --tls-self-signed or "
+                                   "--tls-cert/--tls-key.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (0.0.0.0: every network of this machine)")
     p.add_argument("--port", type=int, default=8001)
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain)")
+    p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    p.add_argument("--tls-self-signed", action="store_true",
+                   help="serve HTTPS with a self-signed certificate kept in the cache directory "
+                        "(made on first use; its SHA-256 fingerprint is printed)")
     return parser
 
 
@@ -66,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             return _sync(args, settings)
         if args.command == "check":
             return _check(args, settings, parser)
+        if args.command == "serve" and (args.tls_self_signed and (args.tls_cert or args.tls_key)
+                                        or bool(args.tls_cert) != bool(args.tls_key)):
+            parser.error("serve takes --tls-cert with --tls-key, or --tls-self-signed")
         if args.command == "status":
             verifier = Verifier(load_or_refuse(settings.cache_dir), settings)
             _print(verifier.status_report(_clock()))
@@ -99,7 +114,11 @@ def _check(args: argparse.Namespace, settings: Settings, parser: argparse.Argume
     if cache.error:
         sys.stderr.write(f"socpass-verifier: the local cache was refused ({cache.error}); "
                          "run sync\n")
-    verifier = Verifier(cache, settings)
+    # A check here is a verdict at this venue like one on the page: it is logged, and a second
+    # use within SOCPASS_RECENT_WINDOW is seen.
+    scanlog = ScanLog(settings.cache_dir, timezone=settings.timezone,
+                      window=settings.recent_window, keep_days=settings.scanlog_days)
+    verifier = Verifier(cache, settings, scanlog=scanlog)
     now = _clock()
     if args.image is not None:
         try:
@@ -119,13 +138,34 @@ def _check(args: argparse.Namespace, settings: Settings, parser: argparse.Argume
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from verifier import tls
     from verifier.app import create_app
 
     # Outcome lines only (code, type, category): the service never logs personal data.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    # Flask's own server: enough for one tablet on the venue's network for now.
-    create_app(settings, clock=_clock).run(host=args.host, port=args.port, threaded=True)
+    app = create_app(settings, clock=_clock)
+    context = None
+    scheme = "http"
+    if args.tls_self_signed or args.tls_cert:
+        if args.tls_self_signed:
+            cert, key, made = tls.self_signed(settings.cache_dir / tls.TLS_DIR, args.host)
+            how = "new self-signed" if made else "self-signed"
+        else:
+            cert, key, how = args.tls_cert, args.tls_key, "given"
+        context = tls.server_context(cert, key)
+        with open(cert, "rb") as fh:
+            digest = tls.fingerprint(fh.read())
+        scheme = "https"
+        sys.stdout.write(f"socpass-verifier: HTTPS with the {how} certificate {cert}\n"
+                         f"socpass-verifier: SHA-256 fingerprint {digest}\n")
+    elif args.host not in ("127.0.0.1", "localhost", "::1"):
+        sys.stderr.write("socpass-verifier: warning: plain HTTP on the network: tablets will not "
+                         "get the camera; use --tls-self-signed or --tls-cert/--tls-key\n")
+    shown = args.host if args.host not in ("", "0.0.0.0", "::") else socket.gethostname()
+    sys.stdout.write(f"socpass-verifier: scanner page {scheme}://{shown}:{args.port}/\n")
+    sys.stdout.flush()
+    # Flask's own server: enough for a few tablets on the venue's network.
+    app.run(host=args.host, port=args.port, threaded=True, ssl_context=context)
     return 0
 
 

@@ -37,6 +37,22 @@ def _timeout(value: str) -> float:
     return float(value)
 
 
+def _recent_policy(value: str) -> str:
+    if value not in ("warn", "reject"):
+        raise ValueError("warn or reject")
+    return value
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(value)
+    except (ValueError, OSError, KeyError) as err:  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError("an IANA time zone name, e.g. Asia/Vladivostok") from err
+    return value
+
+
 def _profile(value: str) -> str:
     if not _NAME.fullmatch(value):
         raise ValueError("a profile name in lower case, e.g. museum")
@@ -76,6 +92,17 @@ SETTINGS: tuple[Setting, ...] = (
             "largest image accepted by /api/scan, in pixels (width x height)"),
     Setting("SOCPASS_SYNC_TIMEOUT", "sync_timeout", "10", _timeout,
             "seconds to wait for each network operation during sync"),
+    Setting("SOCPASS_TIMEZONE", "timezone", "Asia/Vladivostok", _timezone,
+            "the venue's time zone: the scan log's days (statistics, daily salt) start at "
+            "midnight there"),
+    Setting("SOCPASS_RECENT_WINDOW", "recent_window", "600", _seconds,
+            "seconds during which a second scan of a credential accepted at this device gets "
+            "the warning recently_used (0: never)"),
+    Setting("SOCPASS_RECENT_POLICY", "recent_policy", "warn", _recent_policy,
+            "what a second use within the window gets: warn (accept with recently_used) or "
+            "reject (not_entitled with recently_used), e.g. for transport"),
+    Setting("SOCPASS_SCANLOG_DAYS", "scanlog_days", "400", _positive_int,
+            "days the scan log (no personal data: time, code, type, category) is kept"),
 )
 
 
@@ -91,6 +118,10 @@ class Settings:
     max_body: int
     max_image_pixels: int
     sync_timeout: float
+    timezone: str
+    recent_window: int
+    recent_policy: str
+    scanlog_days: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -4,28 +4,30 @@ Pipeline, each step's failures in the contract's precedence order:
 QR text -> compact JWS -> parse (malformed) -> signature, issuer, key and type (unsupported_algorithm,
 untrusted_issuer, unknown_key, bad_signature, wrong_type) -> claims (malformed) -> device clock
 (clock_invalid) -> exp/nbf (expired, not_yet_valid) -> status list (revoked, suspended,
-status_unavailable; warning status_stale) -> venue policy (not_entitled).
+status_unavailable; warning status_stale) -> venue policy (not_entitled) -> repeated use at
+this device (warning recently_used, or not_entitled when the venue rejects a second use).
 Nothing is read from a token before its signature verifies, so a forgery is never reported as
-merely expired.
+merely expired. Every verdict is written to the scan log when one is given (never a no_qr frame).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared import qrtext
 from shared.codes import Code, Warning_, message
-from shared.credential import Credential
+from shared.credential import CATEGORIES, Credential
 from shared.errors import AmbiguousQRCode, ImageError, NoQRCode, SocpassError, TokenError
 from shared.statuslist import REVOKED, SUSPENDED, VALID
 from shared.token import CREDENTIAL_TYP, check_times, parse, verify
 from verifier import freshness
 from verifier.cache import TrustCache
 from verifier.config import Settings
-from verifier.policy import Profile, entitlement_for, load_profile
+from verifier.policy import Profile, VenuePolicy, load_policy
+from verifier.scanlog import Entry, ScanLog, ScanLogError
 
 log = logging.getLogger("socpass.verifier")
 
@@ -34,6 +36,27 @@ ACCEPT, REJECT = "accept", "reject"
 AMBIGUOUS_RU = ("В кадре два разных QR-кода. Закройте лишний и отсканируйте только QR-код "
                 "удостоверения.")
 AMBIGUOUS_EN = "Two different QR codes are in view. Cover the other one and scan only the credential."
+
+RECENT_WARN_RU = ("Это удостоверение уже проверяли на этом устройстве {ago} (в {time}). "
+                  "Убедитесь, что им не пользуются повторно.")
+RECENT_WARN_EN = ("This credential was already checked at this device {ago} (at {time}). "
+                  "Make sure it is not being used twice.")
+RECENT_REJECT_RU = ("Удостоверение действительно, но уже использовано на этом устройстве {ago} "
+                    "(в {time}). Повторный проход по нему не предоставляется.")
+RECENT_REJECT_EN = ("The credential is valid, but it was already used at this device {ago} "
+                    "(at {time}). It does not admit a second time.")
+
+
+def ago(seconds: int) -> tuple[str, str]:
+    """"3 мин назад" / "3 min ago" (what the clerk reads about a previous use)."""
+    seconds = max(0, seconds)
+    if seconds < 60:
+        return "только что", "just now"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} мин назад", f"{minutes} min ago"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} ч {minutes} мин назад", f"{hours} h {minutes} min ago"
 
 
 class ScannerUnavailable(SocpassError):
@@ -52,17 +75,28 @@ class Result:
     entitlement: dict[str, Any] | None = None
     message_ru: str | None = None  # replaces the code's standard message when set
     message_en: str | None = None
+    # (warning, Russian, English) replacing a warning's standard message, e.g. with a time
+    warning_texts: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def accepted(self) -> bool:
         return self.verdict == ACCEPT
 
+    def warning_messages(self) -> list[dict[str, str]]:
+        special = {code: (ru, en) for code, ru, en in self.warning_texts}
+        out = []
+        for w in self.warnings:
+            ru, en = special.get(w, (message(w, "ru"), message(w, "en")))
+            out.append({"code": w, "message": ru, "message_en": en})
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "code": self.code,
                 "message": self.message_ru or message(self.code, "ru"),
                 "message_en": self.message_en or message(self.code, "en"),
-                "warnings": list(self.warnings), "credential": self.credential,
-                "entitlement": self.entitlement, "checked_at": self.checked_at}
+                "warnings": list(self.warnings), "warning_messages": self.warning_messages(),
+                "credential": self.credential, "entitlement": self.entitlement,
+                "checked_at": self.checked_at}
 
 
 def where_raised(err: BaseException) -> str:
@@ -89,13 +123,18 @@ def valid_until(expires_at: int, tz_name: str | None) -> str | None:
 
 
 class Verifier:
-    def __init__(self, cache: TrustCache, settings: Settings, profile: Profile | None = None) -> None:
+    def __init__(self, cache: TrustCache, settings: Settings,
+                 policy: VenuePolicy | Profile | None = None, *,
+                 scanlog: ScanLog | None = None) -> None:
         self.cache = cache
         self.settings = settings
-        self.profile = profile or load_profile(settings.venue_profile, settings.venue_policy)
+        if isinstance(policy, Profile):  # a fixed profile: its rules for every issuer
+            policy = VenuePolicy(name=policy.name, local=policy, builtin=None)
+        self.policy = policy or load_policy(settings.venue_profile, settings.venue_policy, cache)
+        self.scanlog = scanlog
 
     # --- decisions ------------------------------------------------------------------------------
-    def verify_text(self, text: str, now: int | float) -> Result:
+    def verify_text(self, text: str, now: int | float, *, via: str = "text") -> Result:
         """Decide on the text read from a QR code (digits form or a plain compact JWS)."""
         now = int(now)
         credential: Credential | None = None
@@ -104,6 +143,7 @@ class Verifier:
         except Exception as err:  # a bug or an input nobody foresaw: refuse, never crash
             log.error("unexpected %s while verifying; answered malformed", where_raised(err))
             result = Result(REJECT, Code.MALFORMED.value, now)
+        result = self._log(result, credential, now, via)
         # No personal data in logs: the outcome, the credential type and category only.
         log.info("verify code=%s verdict=%s type=%s category=%s warnings=%s", result.code,
                  result.verdict, credential.type if credential else "-",
@@ -117,6 +157,12 @@ class Verifier:
         Raises ImageError (ImageTooLarge included) when the image cannot be used at all, and
         ScannerUnavailable when image decoding is not installed.
         """
+        found = self.read_image(data, now)
+        return found if isinstance(found, Result) else self.verify_text(found, now, via="image")
+
+    def read_image(self, data: bytes, now: int | float) -> str | Result:
+        """The text of the one QR code in an image, or the Result when there is none to verify
+        (no_qr, or two different codes). Raises like verify_image."""
         now = int(now)
         try:
             from shared.qrimage import decode_qr_image  # heavy (OpenCV); only when scanning
@@ -130,14 +176,14 @@ class Verifier:
             return Result(REJECT, Code.NO_QR.value, now)
         except AmbiguousQRCode:
             log.info("scan code=malformed reason=two_codes")
-            return Result(REJECT, Code.MALFORMED.value, now, message_ru=AMBIGUOUS_RU,
-                          message_en=AMBIGUOUS_EN)
+            return self._log(Result(REJECT, Code.MALFORMED.value, now, message_ru=AMBIGUOUS_RU,
+                                    message_en=AMBIGUOUS_EN), None, now, "image")
         except ImageError:
             raise
         except Exception as err:  # a decoder failure on odd input is a bad image, not a 500
             log.error("unexpected %s while decoding an image", where_raised(err))
             raise ImageError("the image could not be read") from err
-        return self.verify_text(text, now)
+        return text
 
     def _decide(self, text: str, now: int) -> tuple[Result, Credential | None]:
         try:
@@ -161,7 +207,8 @@ class Verifier:
         status_code, warnings = self._status(credential, now)
         if status_code is not None:
             return reject(status_code, warnings)
-        entitlement = entitlement_for(credential, self.profile)
+        issuer = self.cache.issuer(credential.issuer)
+        entitlement = self.policy.entitlement(credential, issuer.entitlements if issuer else None)
         if entitlement is None:
             return reject(Code.NOT_ENTITLED, warnings)
         return Result(ACCEPT, Code.VALID.value, now, warnings, shown, entitlement), credential
@@ -185,8 +232,55 @@ class Verifier:
             return None, (Warning_.STATUS_STALE.value,)
         return None, ()
 
+    # --- the scan log and repeated use -----------------------------------------------------------
+    def _log(self, result: Result, credential: Credential | None, now: int, via: str) -> Result:
+        """Record the verdict; a second accepted use within the window gets recently_used."""
+        if self.scanlog is None:
+            return result
+        try:
+            with self.scanlog.session() as session:
+                if result.accepted and credential is not None:
+                    previous = session.previous_use(credential.issuer, credential.jti, now)
+                    if previous is not None:
+                        result = self._recently_used(result, now, previous)
+                entitlement = result.entitlement or {}
+                persons = entitlement.get("persons") if result.accepted else None
+                session.record(Entry(
+                    at=now, verdict=result.verdict, code=result.code, warnings=result.warnings,
+                    type=credential.type if credential else None,
+                    category=credential.category if credential else None,
+                    persons=persons if isinstance(persons, int) else None,
+                    profile=self.policy.name, via=via),
+                    (credential.issuer, credential.jti) if credential else None)
+        except ScanLogError as err:
+            # The verdict stands without the log; repeated use cannot be seen meanwhile.
+            log.error("scan log unavailable: %s", err.description)
+        return result
+
+    def _recently_used(self, result: Result, now: int, previous: int) -> Result:
+        ru_ago, en_ago = ago(now - previous)
+        at = self.scanlog.clock_time(previous) if self.scanlog else ""
+        warnings = (*result.warnings, Warning_.RECENTLY_USED.value)
+        log.info("verify repeated use within %ss policy=%s", self.settings.recent_window,
+                 self.settings.recent_policy)
+        if self.settings.recent_policy == "reject":
+            return Result(REJECT, Code.NOT_ENTITLED.value, now, warnings,
+                          credential=result.credential,
+                          message_ru=RECENT_REJECT_RU.format(ago=ru_ago, time=at),
+                          message_en=RECENT_REJECT_EN.format(ago=en_ago, time=at),
+                          warning_texts=(
+                              (Warning_.RECENTLY_USED.value,
+                               RECENT_REJECT_RU.format(ago=ru_ago, time=at),
+                               RECENT_REJECT_EN.format(ago=en_ago, time=at)),))
+        return replace(result, warnings=warnings, warning_texts=(
+            (Warning_.RECENTLY_USED.value, RECENT_WARN_RU.format(ago=ru_ago, time=at),
+             RECENT_WARN_EN.format(ago=en_ago, time=at)),))
+
     def _public(self, credential: Credential) -> dict[str, Any]:
         out = credential.to_public_dict()
+        out["type_label_en"] = credential.type_label("en")
+        if credential.category is not None:
+            out["category_label_en"] = CATEGORIES[credential.category]["en"]
         issuer = self.cache.issuer(credential.issuer)
         out["issuer_name"] = issuer.metadata.name if issuer else None
         out["valid_until"] = valid_until(credential.expires_at,
@@ -202,23 +296,40 @@ class Verifier:
         """What /api/status and `socpass-verifier status` show: sync age, issuers, staleness."""
         now = int(now)
         grace = self.settings.status_grace
-        issuers, stale = [], not self.cache.issuers
+        issuers, stale, unusable = [], not self.cache.issuers, False
         for issuer in self.cache.issuers.values():
             lists = []
             for uri, slt in issuer.status_lists.items():
                 judged = freshness.judge(slt, now, grace)
                 stale = stale or judged.stale
+                unusable = unusable or judged.state == freshness.UNUSABLE
                 lists.append({"uri": uri, "iat": slt.issued_at, "exp": slt.expires_at,
                               "ttl": slt.ttl, "age_seconds": judged.age, "stale": judged.stale,
                               "state": judged.state, "stale_at": judged.stale_at})
             issuers.append({"iss": issuer.iss, "name": issuer.metadata.name,
                             "region": issuer.metadata.region, "source": issuer.source,
                             "keys": len(issuer.keys), "kids": [k.kid for k in issuer.keys],
-                            "status_lists": lists})
+                            "status_lists": lists,
+                            # whose rules decide what this venue grants its credentials
+                            "entitlement_rules": self.policy.rules_for(issuer.entitlements)[1]})
         synced_at = self.cache.synced_at
         clock_ok = self.clock_ok(now)
-        return {"ok": self.cache.error is None and not stale and clock_ok,
+        name_ru, name_en = self.policy.names(self.cache)
+        # level: what the status bar shows. "error" when checks will be refused (never synced,
+        # cache refused, clock wrong, a list past its grace), "warning" when accepted only with
+        # status_stale, "ok" otherwise: a stale cache is never "ok".
+        if (self.cache.error is not None or not self.cache.issuers or not clock_ok
+                or unusable):
+            level = "error"
+        elif stale:
+            level = "warning"
+        else:
+            level = "ok"
+        return {"ok": self.cache.error is None and not stale and clock_ok, "level": level,
                 "cache_error": self.cache.error, "synced_at": synced_at,
                 "sync_age_seconds": None if synced_at is None else now - synced_at,
-                "venue_profile": self.profile.name, "venue_name": self.profile.name_ru,
-                "issuers": issuers, "stale": stale, "clock_ok": clock_ok, "now": now}
+                "venue_profile": self.policy.name, "venue_name": name_ru,
+                "venue_name_en": name_en, "issuers": issuers, "stale": stale,
+                "clock_ok": clock_ok, "now": now,
+                "recent_window": self.settings.recent_window,
+                "recent_policy": self.settings.recent_policy}

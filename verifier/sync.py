@@ -1,7 +1,8 @@
 """Refresh the local cache from the issuers' publications: the only network code in verifier/.
 
 A SOURCE is an issuer's base URL (http or https) or a directory written by
-`socpass-issuer publish --out DIR`; both hold the same relative paths. Everything is fetched and
+`socpass-issuer publish --out DIR`; both hold the same relative paths. The issuer's
+entitlement rules are optional (an issuer that publishes none gets the built-in catalogue). Everything is fetched and
 verified first, then written in one atomic replace: if any source fails, the previous cache is
 left exactly as it was. The operator gives the full set of sources each time; issuers cached
 before but not given now are dropped.
@@ -19,7 +20,8 @@ from urllib.parse import urlsplit
 
 from shared.errors import SocpassError
 from shared.jsonstrict import JSONFormatError, loads_strict
-from shared.publication import (JWKS_PATH, MAX_METADATA_BYTES, METADATA_PATH, IssuerMetadata,
+from shared.publication import (ENTITLEMENTS_PATH, JWKS_PATH, MAX_ENTITLEMENTS_BYTES,
+                                MAX_METADATA_BYTES, METADATA_PATH, IssuerMetadata,
                                 PublicationError, relative_path)
 from shared.statuslist import MAX_STATUS_TOKEN
 from verifier import freshness
@@ -46,6 +48,10 @@ class _FetchError(Exception):
     pass
 
 
+class _Missing(_FetchError):
+    """The file is not there (no such file, HTTP 404): only optional files may be missing."""
+
+
 class _Reader(Protocol):
     def read(self, rel: str, limit: int) -> bytes: ...
 
@@ -60,7 +66,7 @@ class _DirectoryReader:
             with open(path, "rb") as fh:
                 data = fh.read(limit + 1)
         except FileNotFoundError:
-            raise _FetchError(f"{rel} is missing") from None
+            raise _Missing(f"{rel} is missing") from None
         except OSError as err:
             raise _FetchError(f"{rel}: {err.strerror}") from None
         if len(data) > limit:
@@ -100,7 +106,8 @@ class _HttpReader:
                 data = resp.read(limit + 1)
         except urllib.error.HTTPError as err:
             err.close()
-            raise _FetchError(f"{url}: HTTP {err.code} {err.reason}") from None
+            kind = _Missing if err.code in (404, 410) else _FetchError
+            raise kind(f"{url}: HTTP {err.code} {err.reason}") from None
         except urllib.error.URLError as err:
             raise _FetchError(f"{url}: {err.reason}") from None
         except (OSError, http.client.HTTPException, ValueError) as err:
@@ -147,7 +154,14 @@ def fetch_issuer(source: str, *, timeout: float = DEFAULT_TIMEOUT,
                 lists[uri] = raw.decode("ascii").strip()
             except UnicodeDecodeError:
                 raise _FetchError(f"{rel} is not a token (not ASCII)") from None
-        entry = {"source": source, "metadata": metadata_json, "jwks": jwks, "status_lists": lists}
+        entry: dict[str, Any] = {"source": source, "metadata": metadata_json, "jwks": jwks,
+                                 "status_lists": lists}
+        try:
+            raw_rules = reader.read(ENTITLEMENTS_PATH, MAX_ENTITLEMENTS_BYTES)
+        except _Missing:
+            raw_rules = None
+        if raw_rules is not None:
+            entry["entitlements"] = _json(raw_rules, ENTITLEMENTS_PATH)
         return verify_issuer(metadata.iss, entry)
     except _FetchError as err:
         raise SyncError(source, str(err)) from None
@@ -234,7 +248,10 @@ def summarize(cache: TrustCache, now: int, grace: int, *, path: Path, dropped: l
             fresh = freshness.judge(slt, now, grace)
             lists.append({"uri": uri, "iat": slt.issued_at, "exp": slt.expires_at,
                           "ttl": slt.ttl, "size": slt.status_list.size, "state": fresh.state})
+        rules = issuer.entitlements
         issuers.append({"iss": issuer.iss, "name": issuer.metadata.name, "source": issuer.source,
-                        "keys": [k.kid for k in issuer.keys], "status_lists": lists})
+                        "keys": [k.kid for k in issuer.keys], "status_lists": lists,
+                        # None: the issuer publishes no rules (the built-in catalogue applies)
+                        "entitlement_profiles": sorted(rules.profiles) if rules else None})
     return {"synced_at": cache.synced_at, "cache": str(path), "issuers": issuers,
             "dropped": dropped, "previous_cache_error": previous_error}

@@ -5,8 +5,9 @@ import html
 
 from flask import Blueprint, Response, jsonify, request
 
+from issuer.publishing import entitlements_json
 from issuer.service import IssuerService
-from shared.publication import JWKS_PATH, METADATA_PATH, STATUS_MEDIA_TYPE
+from shared.publication import ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH, STATUS_MEDIA_TYPE
 
 JWKS_MEDIA_TYPE = "application/jwk-set+json"
 METADATA_MAX_AGE = 300
@@ -33,6 +34,11 @@ def build_blueprint(service: IssuerService) -> Blueprint:
     def metadata() -> Response:
         return _public(jsonify(service.metadata().to_json()), METADATA_MAX_AGE)
 
+    @bp.get("/" + ENTITLEMENTS_PATH)
+    def entitlements() -> Response:
+        # What each kind of venue grants for this issuer's credentials (the ministry's rules).
+        return _public(jsonify(entitlements_json(service.metadata().iss)), METADATA_MAX_AGE)
+
     @bp.get("/status/<list_id>")
     def status_list(list_id: str) -> Response:
         token = service.status_list_token(list_id)
@@ -54,6 +60,7 @@ fetch keys and revocation lists here.</p>
 <ul>
 <li><a href="/{JWKS_PATH}">Открытые ключи / public keys (JWKS)</a></li>
 <li><a href="/{METADATA_PATH}">Сведения об издателе / issuer metadata</a></li>
+<li><a href="/{ENTITLEMENTS_PATH}">Льготы по видам объектов / entitlement rules</a></li>
 {lists}
 </ul>
 </body></html>

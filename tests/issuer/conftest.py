@@ -21,10 +21,11 @@ from sqlalchemy.engine import URL, make_url
 from issuer.config import Settings
 from issuer.service import IssuerService
 
-from tests.issuer.helpers import ISSUER_ID, ISSUER_NAME, ISSUER_URL, PASSPHRASE, FakeClock
+from tests.issuer.helpers import ISSUER_ID, ISSUER_NAME, ISSUER_URL, PASSPHRASE, PASSWORD, FakeClock
 
 PG_ENV = "SOCPASS_TEST_DATABASE_URL"
-TABLES = ("events", "credentials", "status_lists", "signing_keys", "issuer")
+TABLES = ("events", "credentials", "status_lists", "signing_keys", "issuer", "users", "login_failures",
+          "api_tokens", "wallet_links", "jobs")
 
 
 def _conninfo(url: URL, database: str | None = None) -> dict[str, Any]:
@@ -104,3 +105,45 @@ def bare_service(settings: Settings, clock: FakeClock) -> Iterator[IssuerService
 def service(bare_service: IssuerService) -> IssuerService:
     bare_service.init_issuer(ISSUER_ID, ISSUER_NAME, ISSUER_URL, region="27")
     return bare_service
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with the smallest parameters: the tests sign in often; production keeps the defaults."""
+    from argon2 import PasswordHasher
+
+    import issuer.accounts
+
+    monkeypatch.setattr(issuer.accounts, "_HASHER",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def people(service: IssuerService) -> dict[str, str]:
+    """One account per role; name -> password."""
+    accounts = {"boss": "admin", "olga": "operator", "anna": "auditor"}
+    for name, role in accounts.items():
+        service.accounts.add_user(name, role, PASSWORD)
+    return {name: PASSWORD for name in accounts}
+
+
+@pytest.fixture
+def console_app(service: IssuerService, people: dict[str, str]):
+    from issuer.app import create_app
+
+    app = create_app(service=service)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def login(console_app):
+    """login(name) -> a test client signed in as that person."""
+    from tests.issuer.web import sign_in
+
+    def _login(name: str):
+        client = console_app.test_client()
+        response = sign_in(client, name, PASSWORD)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+    return _login

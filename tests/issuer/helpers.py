@@ -57,3 +57,5 @@ def subprocess_env(env: dict[str, str]) -> dict[str, str]:
     """The parent's environment (PATH...) without any SOCPASS_* of the developer, plus `env`."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("SOCPASS_")}
     return base | env
+
+PASSWORD = "correct-horse-battery-staple"

@@ -54,3 +54,33 @@ def test_missing_font_names_the_debian_package(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         render_card_pdf(qr_text="1", data=DATA, issuer_name="М", credential_id="x", font_dir=tmp_path)
     assert "fonts-dejavu-core" in info.value.description
+
+
+def test_a4_sheet_has_a_large_qr_and_where_to_use_it(service: IssuerService) -> None:
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    from shared.qrimage import decode_qr_image
+
+    result = service.issue("large_family", make_data(children=5))
+    pdf = pdfium.PdfDocument(service.card_pdf(result["id"], layout="a4"))
+    try:
+        page = pdf[0]
+        width, height = page.get_size()
+        assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (210, 297)
+        text = page.get_textpage().get_text_range().replace("\ufffe", "-")
+        assert "Иванова Мария Петровна" in text and "Где можно использовать" in text
+        assert "до 7 чел." in text and "Скидка 50% на проезд" in text
+        scale = 200 / 72
+        image = page.render(scale=scale).to_pil().convert("L")
+    finally:
+        pdf.close()
+    import io
+
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    assert decode_qr_image(buf.getvalue()) == result["qr_text"]
+    # The QR's dark modules span at least 30 mm (it is drawn 80 mm wide with its quiet zone).
+    dark = np.argwhere(np.asarray(image)[: int(image.height * 0.45)] < 128)
+    span_mm = (dark[:, 1].max() - dark[:, 1].min()) / 200 * 25.4
+    assert span_mm >= 30

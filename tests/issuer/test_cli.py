@@ -11,7 +11,7 @@ import zxingcpp
 from PIL import Image
 
 from issuer import cli
-from shared.publication import JWKS_PATH, METADATA_PATH
+from shared.publication import ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH
 from shared.qrtext import decode as qr_decode
 from shared.keys import StaticKeyResolver
 from shared.statuslist import REVOKED, SUSPENDED, verify_status_list
@@ -143,7 +143,7 @@ def test_state_changes_and_publish(initialised: Runner, tmp_path: Path) -> None:
     assert code == 1 and "not_found" in err
     code, out, err = initialised("publish", "--out", str(tmp_path / "pub"))
     assert code == 0, err
-    assert set(out["files"]) == {METADATA_PATH, JWKS_PATH, "status/1"}
+    assert set(out["files"]) == {METADATA_PATH, JWKS_PATH, ENTITLEMENTS_PATH, "status/1"}
     jwks = json.loads((tmp_path / "pub" / JWKS_PATH).read_text())
     token = (tmp_path / "pub" / "status" / "1").read_text()
     listed = verify_status_list(token, StaticKeyResolver.from_jwks("RU-27", jwks), uri=a["status"]["uri"])

@@ -103,3 +103,38 @@ def test_config_command_reports_bad_setting(monkeypatch: pytest.MonkeyPatch,
     assert cli.main(["config"]) == 1
     err = capsys.readouterr().err
     assert "SOCPASS_DEMO" in err and "Traceback" not in err
+
+
+def test_session_secret_is_generated_once_private_and_stable(tmp_path) -> None:
+    import stat
+
+    from issuer.config import SECRET_KEY_FILE, session_secret
+
+    settings = Settings.from_env({"SOCPASS_HOME": str(tmp_path / "home")})
+    first = session_secret(settings)
+    assert len(first) >= 64 and session_secret(settings) == first
+    mode = stat.S_IMODE((tmp_path / "home" / SECRET_KEY_FILE).stat().st_mode)
+    assert mode == 0o600
+    other = Settings.from_env({"SOCPASS_HOME": str(tmp_path / "elsewhere")})
+    assert session_secret(other) != first  # random, never a built-in value
+
+
+def test_session_secret_from_the_environment(tmp_path) -> None:
+    from issuer.config import session_secret
+
+    given = "s" * 40
+    settings = Settings.from_env({"SOCPASS_HOME": str(tmp_path), "SOCPASS_SECRET_KEY": given})
+    assert session_secret(settings) == given.encode() and not (tmp_path / "secret_key").exists()
+    assert Settings.from_env({"SOCPASS_SECRET_KEY": given}).to_public_dict()["SOCPASS_SECRET_KEY"] == "********"
+    with pytest.raises(ConfigError):
+        session_secret(Settings.from_env({"SOCPASS_HOME": str(tmp_path), "SOCPASS_SECRET_KEY": "short"}))
+
+
+@pytest.mark.parametrize("raw,expected", [("auto", "auto"), ("true", "true"), ("0", "false"), ("", "auto")])
+def test_cookie_secure(raw: str, expected: str) -> None:
+    assert Settings.from_env({"SOCPASS_COOKIE_SECURE": raw}).cookie_secure == expected
+
+
+def test_cookie_secure_rejects_nonsense() -> None:
+    with pytest.raises(ConfigError):
+        Settings.from_env({"SOCPASS_COOKIE_SECURE": "maybe"})

@@ -14,7 +14,7 @@ from issuer.registry import end_of_day
 from issuer.service import IssuerService
 from shared.credential import Credential
 from shared.errors import InputError
-from shared.publication import JWKS_PATH, METADATA_PATH, IssuerMetadata, relative_path
+from shared.publication import ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH, IssuerMetadata, relative_path
 from shared.qrtext import decode as qr_decode
 from shared.statuslist import REVOKED, SUSPENDED, VALID, verify_status_list
 from shared.token import CREDENTIAL_TYP, check_times, verify
@@ -228,7 +228,7 @@ def test_publish_writes_what_a_verifier_syncs(service: IssuerService, tmp_path: 
     service.revoke(a["id"], "x")
     out = tmp_path / "pub"
     result = service.publish(out)
-    assert sorted(result["files"]) == sorted([METADATA_PATH, JWKS_PATH, "status/1"])
+    assert sorted(result["files"]) == sorted([METADATA_PATH, JWKS_PATH, ENTITLEMENTS_PATH, "status/1"])
     meta = IssuerMetadata.from_json(json.loads((out / METADATA_PATH).read_text("utf-8")))
     jwks = json.loads((out / JWKS_PATH).read_text("utf-8"))
     assert jwks == service.jwks()
@@ -248,3 +248,12 @@ def test_credential_detail_has_no_surprises(service: IssuerService, clock: FakeC
                                        "birth_date": "1988-04-12"}
     assert shown["registry_id"] == data["registry_id"]
     assert shown["issued_at"] == clock.now.astimezone(KHABAROVSK).isoformat()
+
+
+def test_credential_ids_never_start_with_a_dash(monkeypatch) -> None:
+    """An id is a CLI argument (`revoke ID`): a leading "-" would read as an option."""
+    import issuer.registry
+
+    draws = iter([b"\xfb" + bytes(11), b"\x00" * 12])  # the first encodes to "-w...", the second not
+    monkeypatch.setattr(issuer.registry.secrets, "token_bytes", lambda n: next(draws))
+    assert issuer.registry.new_credential_id() == "A" * 16

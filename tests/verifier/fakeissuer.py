@@ -15,7 +15,8 @@ from typing import Any
 
 from shared import keys, qrtext
 from shared.credential import BENEFICIARY, LARGE_FAMILY, Credential, Holder, StatusRef
-from shared.publication import JWKS_PATH, METADATA_PATH, IssuerMetadata, relative_path, status_list_uri
+from shared.publication import (ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH, IssuerMetadata,
+                                relative_path, status_list_uri)
 from shared.statuslist import StatusList, sign_status_list
 from shared.token import CREDENTIAL_TYP, sign
 
@@ -44,6 +45,8 @@ class FakeIssuer:
     list_iat: int = NOW - 3600
     list_ttl: int = DAY
     list_exp: int | None = None  # default: list_iat + 30 days
+    # published entitlement rules: {"<profile>": {...}} (None: the issuer publishes none)
+    entitlements: dict[str, Any] | None = None
     lists: dict[str, StatusList] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -121,6 +124,10 @@ class FakeIssuer:
         (out / ".well-known").mkdir(parents=True, exist_ok=True)
         (out / METADATA_PATH).write_text(json.dumps(self.metadata(), ensure_ascii=False), "utf-8")
         (out / JWKS_PATH).write_text(json.dumps(self.jwks()), "utf-8")
+        if self.entitlements is not None:
+            (out / ENTITLEMENTS_PATH).write_text(json.dumps(
+                {"format": 1, "iss": self.iss, "profiles": self.entitlements}, ensure_ascii=False),
+                "utf-8")
         for lid in self.list_ids:
             path = out / relative_path(self.url, self.list_uri(lid))
             path.parent.mkdir(parents=True, exist_ok=True)

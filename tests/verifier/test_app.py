@@ -10,7 +10,7 @@ from PIL import Image
 
 from shared import qr
 from tests.verifier.fakeissuer import NOW, FakeIssuer
-from verifier.app import create_app
+from verifier.app import STATIC_DIR, create_app
 from verifier.sync import sync
 
 needs_qrimage = pytest.mark.skipif(importlib.util.find_spec("shared.qrimage") is None,
@@ -193,7 +193,7 @@ def test_scanner_page(client):
     assert re.search(r'<input id="qr"[^>]*autofocus', html)
     assert 'type="file"' in html and "Музей" in html
     # Scripts only from files: no inline code for a CSP without 'unsafe-inline'.
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/scanner.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="module" src="/static/scanner.js">']
     assert " on" not in re.sub(r"\s+", " ", html).replace(" one", "")  # no onclick= handlers
 
 
@@ -208,19 +208,167 @@ def test_security_headers(client):
         assert "frame-ancestors 'none'" in csp
 
 
+SCRIPTS = ("scanner.js", "scanner/camera.js", "scanner/safe.js", "scanner/sound.js",
+           "scanner/text.js")
+
+
 def test_static_script_uses_text_content_only(client):
-    response = client.get("/static/scanner.js")
-    assert response.status_code == 200
-    js = response.get_data(as_text=True)
-    response.close()
+    js = ""
+    for name in SCRIPTS:
+        response = client.get("/static/" + name)
+        assert response.status_code == 200 and "javascript" in response.mimetype, name
+        js += response.get_data(as_text=True)
+        response.close()
     assert "textContent" in js
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                 "new Function", "setTimeout(\""):
         assert sink not in js
     for path in ("/api/verify", "/api/scan", "/api/status"):
         assert path in js
+    scripts = {p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*.js")}
+    assert scripts == set(SCRIPTS)  # every script is checked here
 
 
 def test_unknown_profile_refused_at_start(settings):
     from shared.errors import ConfigError
     with pytest.raises(ConfigError, match="casino"):
         create_app(dataclasses.replace(settings, venue_profile="casino"))
+
+
+# --- the camera's "same code still in view" ---------------------------------------------------
+
+
+@needs_qrimage
+def test_scan_gives_a_tag_and_skips_the_same_code(client, issuer, settings):
+    image = qr.render_png(issuer.qr())
+    first = client.post("/api/scan", data=image, content_type="image/png")
+    assert first.status_code == 200 and first.get_json()["code"] == "valid"
+    tag = first.headers["X-Socpass-Seen"]
+    assert len(tag) == 32
+    again = client.post(f"/api/scan?skip={tag}", data=image, content_type="image/png")
+    assert again.status_code == 204 and again.get_data() == b""
+    other = client.post(f"/api/scan?skip={tag}", data=qr.render_png(issuer.qr()),
+                        content_type="image/png")
+    assert other.status_code == 200 and other.headers["X-Socpass-Seen"] != tag
+    wrong = client.post("/api/scan?skip=0000", data=image, content_type="image/png")
+    assert wrong.status_code == 200
+    assert wrong.get_json()["warnings"] == ["recently_used"]  # shown again: a second scan
+    summary = client.get("/api/stats").get_json()
+    assert summary["totals"]["scans"] == 3  # the skipped frame is not a verdict
+
+
+@needs_qrimage
+def test_frames_without_a_code_are_not_logged(client):
+    blank = png(Image.new("L", (320, 240), 255))
+    for _ in range(3):
+        assert client.post("/api/scan", data=blank, content_type="image/png").get_json()["code"] == "no_qr"
+    assert client.get("/api/stats").get_json()["totals"]["scans"] == 0
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def _scan_a_few(client, issuer):
+    client.post("/api/verify", json={"qr": issuer.qr()})
+    client.post("/api/verify", json={"qr": issuer.qr(category="disability_1")})
+    client.post("/api/verify", json={"qr": "=HYPERLINK(\"http://evil\")"})
+
+
+def test_api_stats(client, issuer):
+    _scan_a_few(client, issuer)
+    body = client.get("/api/stats").get_json()
+    assert body["day"] == "2025-06-16"
+    assert body["totals"] == {"scans": 3, "accepted": 2, "rejected": 1, "with_warning": 0,
+                              "persons": 8}
+    labels = {g["label"] for g in body["by_category"]}
+    assert {"Многодетная семья", "Инвалид I группы"} <= labels
+    assert {c["code"]: c["count"] for c in body["by_code"]} == {"malformed": 1, "valid": 2}
+    english = client.get("/api/stats?lang=en").get_json()
+    assert "Large family" in {g["label"] for g in english["by_category"]}
+    assert client.get("/api/stats?day=2025-06-15").get_json()["totals"]["scans"] == 0
+    assert_error(client.get("/api/stats?day=yesterday"), 400, "bad_day")
+
+
+def test_stats_page(client, issuer):
+    _scan_a_few(client, issuer)
+    response = client.get("/stats")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    assert '<html lang="ru">' in html and "Статистика проверок" in html
+    assert "Многодетная семья" in html and "Инвалид I группы" in html
+    assert "/stats.csv?from=2025-06-16&amp;to=2025-06-16" in html
+    assert "<script" not in html and "Иванова" not in html
+    english = client.get("/stats?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in english and "Scan statistics" in english
+    bad = client.get("/stats?day=2025-13-01")
+    assert bad.status_code == 400 and "ГГГГ-ММ-ДД" in bad.get_data(as_text=True)
+
+
+def test_stats_csv(client, issuer):
+    _scan_a_few(client, issuer)
+    response = client.get("/stats.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert "socpass-museum-2025-06-16-2025-06-16.csv" in response.headers["Content-Disposition"]
+    text = response.get_data().decode("utf-8")
+    assert text.startswith("\ufeffДата;Профиль объекта;")
+    lines = text.lstrip("\ufeff").splitlines()
+    assert len(lines) == 4
+    assert "2025-06-16;museum;large_family;;Многодетная семья;принято;valid;;1;6" in lines
+    assert "Иванова" not in text and "HYPERLINK" not in text  # the QR text itself is never logged
+    english = client.get("/stats.csv?lang=en&from=2025-06-01&to=2025-06-30").get_data().decode()
+    assert english.lstrip("\ufeff").startswith("day;profile;type;")
+    assert_error(client.get("/api/stats?day=2025-6-1"), 400, "bad_day")
+    assert client.get("/stats.csv?from=2025-06-30&to=2025-06-01").status_code == 400
+    assert client.get("/stats.csv?from=2020-01-01&to=2025-06-01").status_code == 400
+
+
+def test_csv_cells_cannot_become_formulas():
+    from verifier.stats import report_csv, safe_cell
+
+    for dangerous in ("=1+1", "+7", "-3", "@SUM(A1)", "\t=x", "\r=x"):
+        assert safe_cell(dangerous).startswith("'")
+    assert safe_cell("museum") == "museum" and safe_cell(None) == "" and safe_cell(5) == "5"
+    row = {"day": "2025-06-16", "profile": "=cmd|' /C calc'!A0", "type": None, "category": None,
+           "verdict": "reject", "code": "malformed", "warnings": "", "scans": 1, "persons": 0}
+    line = report_csv([row], "en").splitlines()[1]
+    assert ";'=cmd|" in line
+
+
+def test_every_code_has_statistics_labels():
+    from shared.codes import Code, Warning_
+    from verifier.stats import CODE_LABELS, WARNING_LABELS
+
+    assert set(CODE_LABELS) == {c.value for c in Code}
+    assert set(WARNING_LABELS) == {w.value for w in Warning_}
+
+
+# --- the page and the status --------------------------------------------------------------------
+
+
+def test_scanner_page_structure(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'aria-live="assertive"' in html and 'id="announce"' in html
+    assert 'id="status-bar"' in html and 'id="lang"' in html and 'href="/stats"' in html
+    assert 'data-venue-en="Museum"' in html and 'id="camera"' in html
+    assert 'id="holder-name" class="name" dir="ltr"' in html
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200
+    icon.close()
+
+
+def test_status_levels(client, issuer, make_client, settings):
+    assert client.get("/api/status").get_json()["level"] == "ok"
+    stale_at = issuer.list_iat + issuer.list_ttl
+    later = create_app(settings, clock=lambda: stale_at + 10).test_client()
+    body = later.get("/api/status").get_json()
+    assert body["level"] == "warning" and body["stale"] and not body["ok"]
+    gone = create_app(settings, clock=lambda: stale_at + settings.status_grace + 10).test_client()
+    assert gone.get("/api/status").get_json()["level"] == "error"
+    behind = create_app(settings, clock=lambda: NOW - 86400).test_client()
+    assert behind.get("/api/status").get_json()["level"] == "error"
+
+
+def test_status_level_before_any_sync(make_client):
+    body = make_client().get("/api/status").get_json()
+    assert body["level"] == "error" and body["venue_name_en"] == "Museum"

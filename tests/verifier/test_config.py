@@ -14,6 +14,15 @@ def test_defaults():
     assert (s.leeway, s.clock_tolerance, s.status_grace) == (60, 300, 3 * 86400)
     assert s.venue_profile == "museum" and s.venue_policy is None
     assert s.max_body == 10 * 1024 * 1024 and s.sync_timeout == 10.0
+    assert (s.timezone, s.recent_window, s.recent_policy, s.scanlog_days) == (
+        "Asia/Vladivostok", 600, "warn", 400)
+
+
+def test_scan_log_settings():
+    s = Settings.from_env({"SOCPASS_RECENT_WINDOW": "0", "SOCPASS_RECENT_POLICY": "reject",
+                           "SOCPASS_TIMEZONE": "Europe/Moscow", "SOCPASS_SCANLOG_DAYS": "30"})
+    assert (s.recent_window, s.recent_policy, s.timezone, s.scanlog_days) == (
+        0, "reject", "Europe/Moscow", 30)
 
 
 def test_values_from_the_environment(tmp_path):
@@ -36,7 +45,10 @@ def test_empty_means_default():
     ("SOCPASS_CLOCK_TOLERANCE", "5m"), ("SOCPASS_STATUS_GRACE", "1e6"),
     ("SOCPASS_MAX_BODY", "0"), ("SOCPASS_MAX_BODY", "10MB"), ("SOCPASS_SYNC_TIMEOUT", "0"),
     ("SOCPASS_SYNC_TIMEOUT", "inf"), ("SOCPASS_VENUE_PROFILE", "Museum"),
-    ("SOCPASS_VENUE_PROFILE", "../etc"),
+    ("SOCPASS_VENUE_PROFILE", "../etc"), ("SOCPASS_RECENT_POLICY", "block"),
+    ("SOCPASS_RECENT_POLICY", "Reject"), ("SOCPASS_RECENT_WINDOW", "-1"),
+    ("SOCPASS_RECENT_WINDOW", "10m"), ("SOCPASS_TIMEZONE", "Mars/Olympus"),
+    ("SOCPASS_TIMEZONE", "../../etc/passwd"), ("SOCPASS_SCANLOG_DAYS", "0"),
 ])
 def test_strict_parsing(name, value):
     with pytest.raises(ConfigError, match=name):

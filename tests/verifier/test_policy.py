@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
+from issuer.entitlements import DEFAULT_PROFILES
 from shared.credential import CATEGORIES
 from shared.errors import ConfigError
-from tests.verifier.fakeissuer import FakeIssuer
-from verifier.policy import BUILTIN_PROFILES, entitlement_for, load_profile, load_profiles
+from shared.publication import parse_profiles
+from tests.verifier.fakeissuer import NOW, FakeIssuer
+from verifier import cache
+from verifier.policy import (BUILTIN_PROFILES, VenuePolicy, entitlement_for, load_policy,
+                             load_profile, load_profiles)
 
 ISSUER = FakeIssuer()
 
@@ -99,3 +104,77 @@ def test_missing_override_file(tmp_path):
 def test_unknown_profile():
     with pytest.raises(ConfigError, match="museum, park, sport, transport, zoo"):
         load_profile("casino")
+
+
+# --- where the rules come from: local file, the issuer's published rules, built-in ----------
+
+ZOO_ONLY = {"zoo": {"name_ru": "Зоосад", "name_en": "Zoo", "rules": [
+    {"type": "large_family", "entitlement": {"kind": "free_entry", "persons": 3,
+                                             "text_ru": "Вход для троих", "text_en": "Three enter"}}]},
+    "theatre": {"name_ru": "Театр", "name_en": "Theatre", "rules": [
+        {"type": "beneficiary", "categories": ["disability_1"], "entitlement": {
+            "kind": "discount", "percent": 30, "text_ru": "Скидка 30%", "text_en": "30% off"}}]}}
+
+
+def test_builtin_catalogue_is_the_issuers_default():
+    assert parse_profiles(BUILTIN_PROFILES, "x") == parse_profiles(DEFAULT_PROFILES, "x")
+
+
+def test_issuer_published_rules_decide(build, settings):
+    ministry = FakeIssuer(entitlements=ZOO_ONLY)
+    zoo = build(ministry, settings_=dataclasses.replace(settings, venue_profile="zoo"))
+    out = zoo.verify_text(ministry.qr(), NOW).to_json()
+    assert out["entitlement"]["text_ru"] == "Вход для троих" and out["entitlement"]["source"] == "issuer"
+    # the ministry publishes rules, none for beneficiaries at the zoo: nothing granted
+    assert zoo.verify_text(ministry.qr(category="pensioner"), NOW).code == "not_entitled"
+
+
+def test_issuer_with_rules_but_not_for_this_profile_grants_nothing(build, settings):
+    ministry = FakeIssuer(entitlements=ZOO_ONLY)
+    museum = build(ministry)  # settings: museum
+    assert museum.verify_text(ministry.qr(), NOW).code == "not_entitled"
+
+
+def test_each_issuer_decides_for_its_own_credentials(build, settings):
+    ministry = FakeIssuer(entitlements=ZOO_ONLY)
+    silent = FakeIssuer(iss="RU-25-MSZN", url="https://szn.primorsky.example", region="25")
+    zoo = build(ministry, silent,
+                settings_=dataclasses.replace(settings, venue_profile="zoo"))
+    assert zoo.verify_text(ministry.qr(), NOW).to_json()["entitlement"]["persons"] == 3
+    builtin = zoo.verify_text(silent.qr(), NOW).to_json()["entitlement"]
+    assert builtin["persons"] == 6 and builtin["source"] == "builtin"
+    report = zoo.status_report(NOW)
+    assert {i["iss"]: i["entitlement_rules"] for i in report["issuers"]} == {
+        "RU-27-MSZN": "issuer", "RU-25-MSZN": "builtin"}
+
+
+def test_local_file_overrides_the_issuer(build, settings, tmp_path):
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps({"zoo": {"name_ru": "Зоосад «Приамурский»", "rules": [
+        {"type": "large_family", "entitlement": {"kind": "free_entry", "persons": "family",
+                                                 "text_ru": "Семья: {persons} чел."}}]}},
+        ensure_ascii=False), "utf-8")
+    ministry = FakeIssuer(entitlements=ZOO_ONLY)
+    local = dataclasses.replace(settings, venue_profile="zoo", venue_policy=path)
+    zoo = build(ministry, settings_=local)
+    ent = zoo.verify_text(ministry.qr(children=5), NOW).to_json()["entitlement"]
+    assert ent == {"kind": "free_entry", "persons": 7, "text_ru": "Семья: 7 чел.",
+                   "text_en": "Семья: 7 чел.", "profile": "zoo", "source": "local"}
+    assert zoo.policy.names() == ("Зоосад «Приамурский»", "Зоосад «Приамурский»")
+
+
+def test_a_profile_only_an_issuer_publishes(build, settings):
+    ministry = FakeIssuer(entitlements=ZOO_ONLY)
+    build(ministry)  # sync
+    synced = cache.load(settings.cache_dir)
+    with pytest.raises(ConfigError, match="theatre"):
+        load_policy("theatre", None, None)
+    policy = load_policy("theatre", None, synced)
+    assert isinstance(policy, VenuePolicy) and policy.names(synced) == ("Театр", "Theatre")
+    ent = policy.entitlement(ISSUER.credential(category="disability_1"),
+                             synced.issuer(ministry.iss).entitlements)
+    assert ent["percent"] == 30 and ent["source"] == "issuer"
+
+
+def test_english_names_of_builtin_profiles():
+    assert load_policy("transport").names() == ("Транспорт", "Transport")

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from shared import keys, qr, qrtext
+from shared.codes import Warning_, message
 from shared.b64 import b64url_decode, b64url_encode
 from shared.credential import StatusRef
 from shared.statuslist import REVOKED, SUSPENDED
@@ -48,7 +49,23 @@ def test_valid_large_family(verifier, issuer):
     assert cred["issuer_name"] == issuer.name and cred["children"] == 4
     assert out["entitlement"]["kind"] == "free_entry" and out["entitlement"]["persons"] == 6
     assert out["entitlement"]["text_ru"] == "Бесплатный вход для семьи: до 6 чел."
+    assert out["entitlement"]["source"] == "builtin"  # this issuer publishes no rules
+    assert (cred["type_label"], cred["type_label_en"]) == ("Многодетная семья", "Large family")
+    assert out["warning_messages"] == []
     json.dumps(out)  # serialisable as is
+
+
+def test_beneficiary_labels_in_both_languages(verifier, issuer):
+    cred = verifier.verify_text(issuer.qr(category="disability_1"), NOW).to_json()["credential"]
+    assert cred["type_label"] == "Льготник: Инвалид I группы"
+    assert cred["type_label_en"] == "Beneficiary: Disability group I"
+    assert (cred["category_label"], cred["category_label_en"]) == ("Инвалид I группы",
+                                                                   "Disability group I")
+
+
+def test_every_warning_has_messages_in_both_languages():
+    for w in Warning_:
+        assert message(w.value, "ru") and message(w.value, "en")
 
 
 def test_qr_digits_and_plain_compact_jws_both_accepted(verifier, issuer):
@@ -259,6 +276,9 @@ def test_status_stale_warning_then_unavailable(verifier, issuer, settings):
     out = verifier.verify_text(token, stale_at + 1).to_json()
     assert out["verdict"] == "accept" and out["code"] == "valid"
     assert out["warnings"] == ["status_stale"]
+    assert out["warning_messages"] == [{
+        "code": "status_stale", "message": message("status_stale", "ru"),
+        "message_en": message("status_stale", "en")}]
     last = stale_at + settings.status_grace
     assert verifier.verify_text(token, last).warnings == ("status_stale",)
     assert code(verifier, token, last + 1) == "status_unavailable"

@@ -66,7 +66,8 @@ def test_sync_from_a_directory(issuer, settings, publish):
     assert entry == {"iss": issuer.iss, "name": issuer.name, "source": source, "keys": [issuer.kid],
                      "status_lists": [{"uri": issuer.list_uri(), "iat": issuer.list_iat,
                                        "exp": issuer.list_iat + 30 * 86400, "ttl": 86400,
-                                       "size": issuer.list_size, "state": "fresh"}]}
+                                       "size": issuer.list_size, "state": "fresh"}],
+                     "entitlement_profiles": None}
     loaded = cache.load(settings.cache_dir)
     assert Verifier(loaded, settings).verify_text(issuer.qr(), NOW).code == "valid"
 

@@ -1,0 +1,113 @@
+"""Console forms (Flask-WTF: every form carries a CSRF token). Messages in Russian, then English.
+
+Forms check presence and length only; what the data means is checked by the service
+(`IssuerService.validate`), whose messages are attached back to the field they name.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from issuer.accounts import ROLE_LABELS
+from shared.credential import CATEGORIES, TYPES
+
+REQUIRED = "Обязательное поле / required"
+
+try:  # WTForms 3.3 wants SelectChoice objects; earlier versions take (value, label) pairs
+    from wtforms.fields.choices import SelectChoice
+
+    def _choices(pairs: list[tuple[str, str]]) -> list[Any]:
+        return [SelectChoice(value, label) for value, label in pairs]
+except ImportError:  # pragma: no cover - older WTForms
+    def _choices(pairs: list[tuple[str, str]]) -> list[Any]:
+        return list(pairs)
+
+
+def _required() -> DataRequired:
+    return DataRequired(message=REQUIRED)
+
+
+class LoginForm(FlaskForm):
+    name = StringField("Имя пользователя / user name", validators=[_required(), Length(max=64)])
+    password = PasswordField("Пароль / password", validators=[_required(), Length(max=256)])
+
+
+class IssueForm(FlaskForm):
+    type = SelectField("Вид удостоверения / type",
+                       choices=_choices([(code, t["ru"]) for code, t in TYPES.items()]), validators=[_required()])
+    registry_id = StringField("Номер в реестре / registry id", validators=[_required(), Length(max=64)])
+    family_name = StringField("Фамилия / family name", validators=[_required(), Length(max=64)])
+    given_name = StringField("Имя / given name", validators=[_required(), Length(max=64)])
+    patronymic = StringField("Отчество / patronymic", validators=[Length(max=64)])
+    birth_date = StringField("Дата рождения / birth date", validators=[_required()],
+                             render_kw={"type": "date"})
+    children = StringField("Число детей (для многодетной семьи) / children",
+                           render_kw={"inputmode": "numeric"})
+    category = SelectField("Категория (для льготника) / category",
+                           choices=_choices([("", "—")] + [(code, c["ru"]) for code, c in CATEGORIES.items()]))
+    region = StringField("Код региона / region", validators=[_required(), Length(max=3)])
+    valid_until = StringField("Действует до / valid until", validators=[_required()],
+                              render_kw={"type": "date"})
+
+    def registry_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "registry_id": (self.registry_id.data or "").strip(),
+            "holder": {"family_name": self.family_name.data or "",
+                       "given_name": self.given_name.data or "",
+                       "patronymic": (self.patronymic.data or "").strip() or None,
+                       "birth_date": _iso(self.birth_date.data)},
+            "region": (self.region.data or "").strip(),
+            "valid_until": _iso(self.valid_until.data),
+        }
+        if self.type.data == "large_family":
+            data["children"] = (self.children.data or "").strip()
+        else:
+            data["category"] = self.category.data or ""
+        return data
+
+    def attach_error(self, code: str, message: str) -> None:
+        """Put the service's message under the field it is about (else at the top)."""
+        name = code.removeprefix("invalid_")
+        field = getattr(self, name, None) if name in self._fields else None
+        if field is None:
+            self.form_errors.append(message)
+        else:  # under its field the message needs no "children (число детей): " prefix
+            field.errors = [*field.errors, message.split("): ", 1)[-1]]
+
+
+def _iso(value: str | None) -> str:
+    """The date input sends YYYY-MM-DD; a typed DD.MM.YYYY is accepted too."""
+    text = (value or "").strip()
+    parts = text.split(".")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) == 4:
+        return f"{parts[2]}-{int(parts[1]):02d}-{int(parts[0]):02d}"
+    return text
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Причина / reason",
+                           validators=[_required(), Length(max=500, message="До 500 символов / up to 500")])
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Файл реестра CSV / registry CSV file",
+                     validators=[FileRequired(message="Выберите файл / choose a file")])
+
+
+class UserForm(FlaskForm):
+    name = StringField("Имя пользователя / user name", validators=[_required(), Length(max=64)])
+    role = SelectField("Роль / role", default="operator", validators=[_required()],
+                       choices=_choices([(r, ROLE_LABELS[r]) for r in ("operator", "auditor", "admin")]))
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Название (кто пользуется) / name (who uses it)",
+                       validators=[_required(), Length(max=128)])
+
+
+class ActionForm(FlaskForm):
+    """A button: only the CSRF token."""

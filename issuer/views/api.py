@@ -1,0 +1,100 @@
+"""Machine API v1 for the registry: bearer tokens, JSON in and out, stable error codes.
+
+Documented by `issuer/openapi.py` (served at /api/v1/openapi.json, copied to docs/openapi.json).
+CSRF does not apply: no cookie authenticates here, only the Authorization header.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from issuer.accounts import Unauthorized
+from issuer.errors import AlreadyIssued, InvalidState, NotFound
+from issuer.openapi import spec
+from issuer.service import IssuerService
+from shared.errors import InputError, SocpassError
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="socpass"'
+    return response
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InputError("тело запроса: JSON-объект / the body must be a JSON object",
+                         code="invalid_json")
+    return body
+
+
+def build_blueprint(service: IssuerService) -> Blueprint:
+    bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+    @bp.before_request
+    def _authenticate() -> Response | None:
+        if request.endpoint == "api.openapi":
+            return None
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized()
+        g.api_actor = "api:" + service.api_tokens.authenticate(token.strip())
+        return None
+
+    @bp.errorhandler(SocpassError)
+    def _socpass(err: SocpassError) -> Response:
+        if isinstance(err, Unauthorized):
+            return _error(401, err.code, err.description)
+        if isinstance(err, NotFound):
+            return _error(404, err.code, err.description)
+        if isinstance(err, (AlreadyIssued, InvalidState)):
+            return _error(409, err.code, err.description)
+        if isinstance(err, InputError):
+            return _error(400, err.code, err.description)
+        return _error(500, err.code, "ошибка настройки издателя / issuer configuration error")
+
+    def svc() -> IssuerService:
+        return service.acting_as(g.api_actor)
+
+    @bp.get("/openapi.json")
+    def openapi() -> Response:
+        return jsonify(spec())
+
+    @bp.post("/credentials")
+    def issue() -> Response:
+        body = _body()
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise InputError("data: JSON-объект с данными реестра / data must be an object",
+                             code="invalid_data")
+        s = svc()
+        result = s.issue(str(body.get("type", "")), data, replace=body.get("replace") is True)
+        if body.get("wallet_link", True) is not False:
+            result["wallet_url"] = s.wallet.new_link(result["id"])["url"]
+        response = jsonify(result)
+        response.status_code = 201
+        return response
+
+    @bp.get("/credentials/<cid>")
+    def show(cid: str) -> Response:
+        cred = service.credential(cid)
+        cred.pop("data", None)  # the registry already has its data; the API does not echo names
+        return jsonify(cred)
+
+    @bp.post("/credentials/<cid>/<change>")
+    def change(cid: str, change: str) -> Response:
+        s = svc()
+        if change == "reinstate":
+            return jsonify(s.reinstate(cid))
+        if change in ("revoke", "suspend"):
+            reason = _body().get("reason")
+            return jsonify(getattr(s, change)(cid, reason if isinstance(reason, str) else ""))
+        raise NotFound("нет такого действия / no such action", code="not_found")
+
+    return bp

@@ -1,0 +1,131 @@
+// Live camera scanning: frames go to /api/scan as JPEG while nothing is found, the first one as
+// soon as the camera shows it. A code left in front of the camera is one scan: the server tags
+// each Result read from a code (X-Socpass-Seen) and answers 204 to frames sent with ?skip=<tag>
+// that still show it; the tag is dropped when a frame without a code arrives.
+
+const FRAME_GAP_MS = 120; // between one frame's answer and the next frame
+const MAX_FRAME_WIDTH = 1280;
+
+// hooks: setState(key, state) for the line under the viewfinder ("scanning", "error"),
+//        onResult(result) when a frame held a code (not called while paused).
+export function createCamera(video, hooks) {
+  const camera = {
+    stream: null,
+    paused: false,
+    looping: false,
+    skip: null,
+    wake: null,
+    canvas: document.createElement("canvas"),
+
+    async start() {
+      if (!window.isSecureContext) return hooks.setState("camera_insecure", "error");
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        return hooks.setState("camera_absent", "error");
+      }
+      try {
+        this.stream = await navigator.mediaDevices.getUserMedia({
+          audio: false,
+          video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
+        });
+      } catch (err) {
+        const name = err && err.name;
+        if (name === "NotAllowedError" || name === "SecurityError") return hooks.setState("camera_denied", "error");
+        if (name === "NotFoundError" || name === "OverconstrainedError") return hooks.setState("camera_absent", "error");
+        if (name === "NotReadableError" || name === "AbortError") return hooks.setState("camera_busy", "error");
+        return hooks.setState("camera_failed", "error");
+      }
+      video.srcObject = this.stream;
+      const begin = () => {
+        if (this.looping) return;
+        hooks.setState(this.paused ? "camera_paused" : "camera_scanning", "scanning");
+        this.loop();
+      };
+      // The first frame goes out as soon as there is one: no initial wait.
+      if (typeof video.requestVideoFrameCallback === "function") video.requestVideoFrameCallback(begin);
+      video.addEventListener("loadeddata", begin, { once: true });
+      video.play().catch(() => {});
+    },
+
+    pause() {
+      this.paused = true;
+      if (this.stream) hooks.setState("camera_paused", "scanning");
+    },
+
+    resume() {
+      this.paused = false;
+      if (this.stream) hooks.setState("camera_scanning", "scanning");
+      if (this.wake) this.wake();
+    },
+
+    sleep(ms) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => { this.wake = null; resolve(); }, ms);
+        this.wake = () => { clearTimeout(timer); this.wake = null; resolve(); };
+      });
+    },
+
+    grab() {
+      const w = video.videoWidth;
+      const h = video.videoHeight;
+      if (!w || !h) return Promise.resolve(null);
+      const scale = Math.min(1, MAX_FRAME_WIDTH / w);
+      this.canvas.width = Math.round(w * scale);
+      this.canvas.height = Math.round(h * scale);
+      this.canvas.getContext("2d").drawImage(video, 0, 0, this.canvas.width, this.canvas.height);
+      return new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", 0.85));
+    },
+
+    async loop() {
+      this.looping = true;
+      while (this.stream) {
+        if (this.paused) {
+          await this.sleep(60000); // until resume() wakes it
+          continue;
+        }
+        const blob = await this.grab();
+        if (!blob) {
+          await this.sleep(50);
+          continue;
+        }
+        const url = "/api/scan" + (this.skip ? "?skip=" + encodeURIComponent(this.skip) : "");
+        let response;
+        try {
+          response = await fetch(url, { method: "POST", headers: { "Content-Type": "image/jpeg" },
+            body: blob, cache: "no-store" });
+        } catch (err) {
+          hooks.setState("server_unreachable", "error");
+          await this.sleep(2000);
+          continue;
+        }
+        if (response.status === 204) { // the code already shown is still in view
+          await this.sleep(FRAME_GAP_MS);
+          continue;
+        }
+        let body = null;
+        try {
+          body = await response.json();
+        } catch (err) {
+          body = null;
+        }
+        if (response.ok && body && body.verdict) {
+          if (body.code === "no_qr") {
+            this.skip = null; // the code left the view: showing it again is a new scan
+            if (!this.paused) hooks.setState("camera_scanning", "scanning");
+          } else {
+            this.skip = response.headers.get("X-Socpass-Seen");
+            if (!this.paused) hooks.onResult(body);
+            continue;
+          }
+        } else if (response.status === 503) { // no image decoding on this server
+          hooks.setState("scanner_unavailable", "error");
+          this.stream.getTracks().forEach((track) => track.stop());
+          this.stream = null;
+          break;
+        }
+        await this.sleep(FRAME_GAP_MS);
+      }
+      this.looping = false;
+    },
+  };
+  return camera;
+}

@@ -1,0 +1,104 @@
+"""The citizen's page on a small phone screen in real headless Chromium: the QR fills the width,
+the page does not scroll sideways, the printable PDF carries a QR that decodes (rendered with
+pdftoppm, read with the project's decoder), and a revoked credential shows a clear notice.
+Screenshots go to docs/screenshots/wallet-*.png."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from shared.qrimage import decode_qr_image
+from tests.browser.test_console import SHOTS
+from tests.e2e.conftest import Env, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+FAMILY = {"registry_id": "KHV-LF-000123", "children": 4, "region": "27", "valid_until": "2030-05-31",
+          "holder": {"family_name": "Иванова", "given_name": "Мария", "patronymic": "Петровна",
+                     "birth_date": "1988-04-12"}}
+
+
+@pytest.fixture(scope="module")
+def wallet(tmp_path_factory):
+    env = Env(tmp_path_factory.mktemp("ministry"))
+    port = free_port()
+    env.json("issuer", "init", "--issuer-id", "RU-27", "--url", f"http://127.0.0.1:{port}",
+             "--name", "Министерство социальной защиты Хабаровского края", "--region", "27")
+    issued = env.json("issuer", "issue", "--type", "large_family", "--data", json.dumps(FAMILY))
+    link = env.json("issuer", "link", issued["id"])
+    env.serve("issuer", port)
+    yield issued, link["url"], env
+    env.stop()
+
+
+@pytest.fixture
+def phone(launch):
+    context = launch().new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                   is_mobile=True, has_touch=True, locale="ru-RU", accept_downloads=True)
+    return context.new_page()
+
+
+def pdf_first_page_png(pdf, out_dir) -> bytes:
+    if shutil.which("pdftoppm") is None:
+        pytest.fail("pdftoppm (poppler-utils) is required")
+    subprocess.run(["pdftoppm", "-png", "-r", "200", "-f", "1", "-l", "1", str(pdf), str(out_dir / "page")],
+                   check=True, timeout=60)
+    return next(out_dir.glob("page*.png")).read_bytes()
+
+
+def test_wallet_page_on_a_phone_and_the_printable_pdf(wallet, phone, tmp_path) -> None:
+    issued, url, _ = wallet
+    phone.goto(url)
+    phone.get_by_text("Где и как можно использовать").wait_for()
+    content = phone.content()
+    assert "Иванова Мария Петровна" in content and "12.04.1988" in content and "31.05.2030" in content
+    assert "Музей" in content and "до 6 чел." in content and "Транспорт" in content
+    qr = phone.locator("figure.qr img").bounding_box()
+    assert qr is not None and qr["width"] >= 300  # nearly the whole 360-px screen
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(SHOTS / "wallet-phone.png"), full_page=True)
+
+    for label, layout in (("Лист A4 для печати (PDF)", "a4"), ("Карточка для кошелька (PDF)", "card")):
+        with phone.expect_download() as download:
+            phone.get_by_text(label).click()
+        pdf = tmp_path / f"{layout}.pdf"
+        download.value.save_as(pdf)
+        pages = tmp_path / layout
+        pages.mkdir()
+        png = pdf_first_page_png(pdf, pages)
+        assert decode_qr_image(png) == issued["qr_text"]
+        if layout == "a4":
+            (SHOTS / "wallet-a4.png").write_bytes(_thumbnail(png))
+
+    with phone.expect_download() as download:
+        phone.get_by_text("QR-код (PNG)").click()
+    png_path = tmp_path / "qr.png"
+    download.value.save_as(png_path)
+    assert decode_qr_image(png_path.read_bytes()) == issued["qr_text"]
+
+
+def test_revoked_credential_shows_a_notice(wallet, phone) -> None:
+    issued, url, env = wallet
+    env.run("issuer", "revoke", issued["id"], "--reason", "семья утратила статус")
+    phone.goto(url)
+    notice = phone.locator(".notice")
+    notice.wait_for()
+    assert "отозвано" in notice.inner_text() and "Что делать" in notice.inner_text()
+    assert phone.locator("figure.qr").count() == 0
+    assert "семья утратила статус" not in phone.content()
+    phone.screenshot(path=str(SHOTS / "wallet-revoked.png"), full_page=True)
+
+
+def _thumbnail(png: bytes) -> bytes:
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    image.thumbnail((620, 880))
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

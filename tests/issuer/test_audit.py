@@ -1,0 +1,166 @@
+"""The audit trail: one event per use case with before/after, a hash chain that catches edits,
+append-only in the database, CSV export that a spreadsheet cannot execute."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from issuer import audit, store
+from issuer.cli import main as cli_main
+from issuer.service import IssuerService
+from issuer.store import Store
+
+from tests.issuer.helpers import make_data
+
+
+def actions(service: IssuerService) -> list[str]:
+    return [e["action"] for e in reversed(service.audit.events())]
+
+
+def tamper(service: IssuerService, sql: str) -> None:
+    """What a DBA could do: switch the append-only trigger off, edit, switch it back on."""
+    with service.store.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE events DISABLE TRIGGER events_append_only"))
+            conn.execute(text(sql))
+            conn.execute(text("ALTER TABLE events ENABLE TRIGGER events_append_only"))
+        else:
+            conn.execute(text("DROP TRIGGER events_append_only_update"))
+            conn.execute(text("DROP TRIGGER events_append_only_delete"))
+            conn.execute(text(sql))
+
+
+def test_every_use_case_writes_its_event(service: IssuerService) -> None:
+    a = service.issue("large_family", make_data())
+    service.acting_as("user:olga").suspend(a["id"], "проверка")
+    service.reinstate(a["id"])
+    service.revoke(a["id"], "переезд")
+    service.rotate_key()
+    service.accounts.add_user("pavel", "operator", "long-enough-password")
+    service.api_tokens.create("реестр")
+    service.wallet.new_link(service.issue("beneficiary", make_data("beneficiary"))["id"])
+    assert actions(service) == ["init", "issue", "suspend", "reinstate", "revoke", "key_rotate",
+                                "user_add", "token_create", "issue", "wallet_link"]
+    suspend = next(e for e in service.audit.events() if e["action"] == "suspend")
+    assert suspend["actor"] == "user:olga" and suspend["reason"] == "проверка"
+    assert suspend["detail"]["before"] == "valid" and suspend["detail"]["after"] == "suspended"
+    # No names, birth dates or tokens in the trail; the registry id is enough for an auditor.
+    dump = json.dumps(service.audit.events(), ensure_ascii=False)
+    assert "Иванова" not in dump and "1988-04-12" not in dump and a["token"][:30] not in dump
+    assert a["id"] in dump
+
+
+def test_event_is_in_the_same_transaction_as_the_change(service: IssuerService, monkeypatch) -> None:
+    a = service.issue("large_family", make_data())
+    before = len(service.audit.events())
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("audit down")
+
+    monkeypatch.setattr(store, "add_event", boom)
+    with pytest.raises(RuntimeError):
+        service.revoke(a["id"], "x")
+    assert service.credential(a["id"])["state"] == "valid"  # no change without its event
+    monkeypatch.undo()
+    assert len(service.audit.events()) == before
+
+
+def test_chain_verifies_and_editing_a_row_is_detected(service: IssuerService) -> None:
+    a = service.issue("large_family", make_data())
+    service.revoke(a["id"], "настоящая причина")
+    assert service.audit.verify() == {"ok": True, "events": 3, "first_broken": None, "problem": None}
+    revoke_id = next(e["id"] for e in service.audit.events() if e["action"] == "revoke")
+    tamper(service, f"UPDATE events SET reason = 'другая причина' WHERE id = {revoke_id}")
+    result = service.audit.verify()
+    assert not result["ok"] and result["first_broken"] == revoke_id
+    assert "изменено" in result["problem"]
+
+
+def test_deleting_a_row_is_detected(service: IssuerService) -> None:
+    for _ in range(3):
+        service.issue("large_family", make_data())
+    ids = sorted(e["id"] for e in service.audit.events())
+    tamper(service, f"DELETE FROM events WHERE id = {ids[1]}")
+    result = service.audit.verify()
+    assert not result["ok"] and result["first_broken"] == ids[2]
+
+
+def test_the_database_refuses_updates_and_deletes(service: IssuerService) -> None:
+    with pytest.raises(DBAPIError, match="append-only"):
+        with service.store.engine.begin() as conn:
+            conn.execute(text("UPDATE events SET actor = 'nobody'"))
+    with pytest.raises(DBAPIError, match="append-only"):
+        with service.store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM events"))
+    assert service.audit.verify()["ok"]
+
+
+def test_cli_audit_verify_exits_non_zero_naming_the_row(service: IssuerService, env, monkeypatch,
+                                                        capsys) -> None:
+    service.issue("large_family", make_data())
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert cli_main(["audit", "verify"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    first = min(e["id"] for e in service.audit.events())
+    tamper(service, f"UPDATE events SET actor = 'someone-else' WHERE id = {first}")
+    assert cli_main(["audit", "verify"]) == 1
+    captured = capsys.readouterr()
+    assert f"записи {first}" in captured.err and "audit_broken" in captured.err
+
+
+def test_csv_export_is_formula_safe(service: IssuerService, env, monkeypatch, capsys, tmp_path) -> None:
+    a = service.issue("large_family", make_data())
+    service.revoke(a["id"], "=HYPERLINK(\"http://evil\")")
+    service.acting_as("@admin").rotate_key()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    out = tmp_path / "audit.csv"
+    assert cli_main(["audit", "export", "--csv", "--out", str(out)]) == 0
+    raw = out.read_text(encoding="utf-8")
+    assert raw.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(raw.lstrip("\ufeff"))))
+    assert [r["action"] for r in rows] == ["init", "issue", "revoke", "key_rotate"]
+    assert rows[2]["reason"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[3]["actor"] == "'@admin"
+    assert all(r["hash"] and len(r["hash"]) == 64 for r in rows)
+
+
+@pytest.mark.parametrize("value,expected", [("=1+1", "'=1+1"), ("+7 900", "'+7 900"), ("-1", "'-1"),
+                                            ("@SUM", "'@SUM"), ("обычный", "обычный"), (None, "")])
+def test_safe_cell(value, expected) -> None:
+    assert audit.safe_cell(value) == expected
+
+
+def test_migration_chains_events_written_before_it(db_url: str) -> None:
+    """A database at revision 0001 with events gets them chained by 0002."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+
+    from issuer.store import MIGRATIONS_DIR
+
+    s = Store(db_url, migrate=False)
+    try:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with s.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            if MigrationContext.configure(conn).get_current_revision() is None:
+                command.upgrade(cfg, "0001")
+            else:  # PostgreSQL: the session's database is at head; this also runs the downgrade
+                command.downgrade(cfg, "0001")
+            for n in range(3):
+                conn.execute(text("INSERT INTO events (at, actor, action, detail) VALUES "
+                                  f"('2025-03-0{n + 1} 10:00:00', 'cli:root', 'issue', '{{\"n\": {n}}}')"))
+        s.migrate()
+        with s.read() as session:
+            result = audit.verify_chain(audit.iter_events(session))
+        assert result.ok and result.events == 3
+    finally:
+        s.close()

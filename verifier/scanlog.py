@@ -1,0 +1,272 @@
+"""The venue's scan log: every verdict, without personal data; statistics and repeated use.
+
+One SQLite file, `scanlog.sqlite3` in the verifier's cache directory (mode 0600), one row per
+verdict shown: time, the venue's day, verdict, code, warnings, credential type and category, the
+persons admitted, the venue profile, how the code came in (text or image), and a salted hash of
+the credential's id. Never a name, a birth date, a token or the raw `jti`.
+
+The hash is HMAC-SHA256(day salt, iss NUL jti), the day salt HMAC-SHA256(device secret, day),
+the device secret 32 random bytes in `scanlog.secret` (0600) made on first use. So a hash links
+scans of one credential on one day at this device only, and nobody without the device's secret
+can test a known credential against the log. A hash is needed only while the recent-use window
+lasts: older rows lose it (set to NULL) and keep just what the statistics count.
+
+A camera frame without a QR code (`no_qr`) is not a verdict and is not logged.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shared.errors import SocpassError
+
+LOG_FILE = "scanlog.sqlite3"
+SECRET_FILE = "scanlog.secret"
+SECRET_BYTES = 32
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT = 10.0  # seconds; the CLI and the server may write at the same moment
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    code TEXT NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '',
+    type TEXT,
+    category TEXT,
+    persons INTEGER,
+    profile TEXT NOT NULL,
+    via TEXT NOT NULL,
+    credential_hash TEXT
+);
+CREATE INDEX IF NOT EXISTS scans_day ON scans (day);
+CREATE INDEX IF NOT EXISTS scans_at ON scans (at);
+CREATE INDEX IF NOT EXISTS scans_hash ON scans (credential_hash, at)
+    WHERE credential_hash IS NOT NULL;
+"""
+
+
+class ScanLogError(SocpassError):
+    """The scan log cannot be read or written (verification goes on without it)."""
+
+    code = "scanlog_unavailable"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One verdict as logged: nothing here identifies a person."""
+
+    at: int
+    verdict: str
+    code: str
+    warnings: tuple[str, ...]
+    type: str | None
+    category: str | None
+    persons: int | None
+    profile: str
+    via: str  # "text" (scanner, paste) or "image" (camera, photo)
+
+
+def _create_private(path: Path, content: bytes | None) -> None:
+    """Create `path` with mode 0600 (never readable by others, whatever the umask)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        if content:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+class ScanLog:
+    def __init__(self, directory: Path | str, *, timezone: str, window: int, keep_days: int) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / LOG_FILE
+        self.tz = ZoneInfo(timezone)
+        self.window = window
+        self.keep_days = keep_days
+        self._secret: bytes | None = None
+        self._lock = threading.Lock()  # one check-and-record at a time in this process
+
+    # --- days and hashes -------------------------------------------------------------------------
+    def day_of(self, at: int) -> str:
+        return datetime.fromtimestamp(at, self.tz).date().isoformat()
+
+    def clock_time(self, at: int) -> str:
+        return datetime.fromtimestamp(at, self.tz).strftime("%H:%M")
+
+    def today(self, now: int) -> str:
+        return self.day_of(now)
+
+    def _device_secret(self) -> bytes:
+        if self._secret is None:
+            path = self.directory / SECRET_FILE
+            try:
+                secret = path.read_bytes()
+            except FileNotFoundError:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                try:
+                    _create_private(path, os.urandom(SECRET_BYTES))
+                except FileExistsError:  # another process made it first: use theirs
+                    pass
+                secret = path.read_bytes()
+            if len(secret) != SECRET_BYTES:
+                raise ScanLogError(f"{path}: damaged (expected {SECRET_BYTES} bytes)")
+            self._secret = secret
+        return self._secret
+
+    def day_salt(self, day: str) -> bytes:
+        return hmac.new(self._device_secret(), b"socpass-scanlog-day:" + day.encode(),
+                        hashlib.sha256).digest()
+
+    def credential_hash(self, iss: str, jti: str, day: str) -> str:
+        message = iss.encode("utf-8") + b"\0" + jti.encode("utf-8")
+        return hmac.new(self.day_salt(day), message, hashlib.sha256).hexdigest()[:32]
+
+    def _days_between(self, first: int, last: int) -> list[str]:
+        start, end = date.fromisoformat(self.day_of(first)), date.fromisoformat(self.day_of(last))
+        return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+    # --- storage ----------------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                try:
+                    _create_private(self.path, None)
+                except FileExistsError:
+                    pass
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        except (OSError, sqlite3.Error) as err:
+            raise ScanLogError(f"{self.path}: {err}") from err
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as err:
+            conn.close()
+            raise ScanLogError(f"{self.path}: {err}") from err
+        return conn
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator["Session"]:
+        """One transaction that may look for a previous use and then record (atomically)."""
+        with self._lock:
+            conn = self._connect()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield Session(self, conn)
+                conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise ScanLogError(f"{self.path}: {err}") from err
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.close()
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        if not self.path.exists():
+            return []
+        conn = self._connect()
+        try:
+            conn.row_factory = sqlite3.Row
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.Error as err:
+            raise ScanLogError(f"{self.path}: {err}") from err
+        finally:
+            conn.close()
+
+    # --- statistics -------------------------------------------------------------------------------
+    def summary(self, day: str) -> dict[str, Any]:
+        """One day's counts: totals, by code, by warning, and by credential type and category."""
+        rows = self._read("SELECT verdict, code, warnings, type, category, persons FROM scans "
+                          "WHERE day = ?", (day,))
+        by_code: dict[str, int] = {}
+        by_warning: dict[str, int] = {}
+        groups: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+        totals = {"scans": 0, "accepted": 0, "rejected": 0, "with_warning": 0, "persons": 0}
+        for row in rows:
+            warnings = [w for w in row["warnings"].split(",") if w]
+            accepted = row["verdict"] == "accept"
+            totals["scans"] += 1
+            totals["accepted" if accepted else "rejected"] += 1
+            totals["with_warning"] += bool(warnings)
+            totals["persons"] += row["persons"] or 0
+            by_code[row["code"]] = by_code.get(row["code"], 0) + 1
+            for w in warnings:
+                by_warning[w] = by_warning.get(w, 0) + 1
+            key = (row["type"], row["category"])
+            group = groups.setdefault(key, {"type": key[0], "category": key[1], "accepted": 0,
+                                            "accepted_with_warning": 0, "rejected": 0,
+                                            "persons": 0})
+            if accepted:
+                group["accepted_with_warning" if warnings else "accepted"] += 1
+                group["persons"] += row["persons"] or 0
+            else:
+                group["rejected"] += 1
+        ordered = sorted(groups.values(), key=lambda g: (g["type"] is None, g["type"] or "",
+                                                         g["category"] or ""))
+        return {"day": day, "totals": totals, "by_code": dict(sorted(by_code.items())),
+                "by_warning": dict(sorted(by_warning.items())), "by_category": ordered}
+
+    def report(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """Counts per day, profile, type, category, verdict, code and warnings (for the CSV)."""
+        rows = self._read(
+            "SELECT day, profile, type, category, verdict, code, warnings, COUNT(*) AS scans, "
+            "COALESCE(SUM(persons), 0) AS persons FROM scans WHERE day BETWEEN ? AND ? "
+            "GROUP BY day, profile, type, category, verdict, code, warnings "
+            "ORDER BY day, profile, type, category, verdict, code, warnings",
+            (first_day, last_day))
+        return [dict(row) for row in rows]
+
+
+class Session:
+    """The scan log inside one transaction (see ScanLog.session)."""
+
+    def __init__(self, log: ScanLog, conn: sqlite3.Connection) -> None:
+        self.log, self.conn = log, conn
+
+    def previous_use(self, iss: str, jti: str, now: int) -> int | None:
+        """When this credential was last accepted here within the window, or None."""
+        if self.log.window <= 0:
+            return None
+        since = now - self.log.window
+        hashes = [self.log.credential_hash(iss, jti, day)
+                  for day in self.log._days_between(since, now)]
+        marks = ",".join("?" * len(hashes))
+        row = self.conn.execute(
+            f"SELECT MAX(at) FROM scans WHERE credential_hash IN ({marks}) AND at >= ? "
+            "AND at <= ? AND verdict = 'accept'", (*hashes, since, now)).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def record(self, entry: Entry, credential: tuple[str, str] | None) -> None:
+        """Add one verdict; `credential` is (iss, jti) when its signature verified."""
+        day = self.log.day_of(entry.at)
+        digest = None
+        if credential is not None and self.log.window > 0:
+            digest = self.log.credential_hash(credential[0], credential[1], day)
+        self.conn.execute(
+            "INSERT INTO scans (at, day, verdict, code, warnings, type, category, persons, "
+            "profile, via, credential_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry.at, day, entry.verdict, entry.code, ",".join(entry.warnings), entry.type,
+             entry.category, entry.persons, entry.profile, entry.via, digest))
+        # Forget what is no longer needed: hashes past the window, rows past the retention.
+        self.conn.execute("UPDATE scans SET credential_hash = NULL WHERE credential_hash IS NOT "
+                          "NULL AND at < ?", (entry.at - max(self.log.window, 0) - 60,))
+        oldest = (date.fromisoformat(day) - timedelta(days=self.log.keep_days)).isoformat()
+        self.conn.execute("DELETE FROM scans WHERE day < ?", (oldest,))
