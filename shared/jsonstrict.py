@@ -22,6 +22,10 @@ def _no_constants(name: str) -> Any:
     raise JSONFormatError(f"non-finite number {name}")
 
 
+# Built once: json.loads with hooks would build a new decoder on every call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
 def loads_strict(data: bytes) -> Any:
     """Parse bytes that must be UTF-8 JSON (a BOM or UTF-16 is refused, not guessed)."""
     try:
@@ -31,7 +35,7 @@ def loads_strict(data: bytes) -> Any:
     if text.startswith("\ufeff"):
         raise JSONFormatError("JSON must not start with a byte order mark")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        return _DECODER.decode(text)
     except RecursionError as err:
         raise JSONFormatError("JSON nested too deeply") from err
     except json.JSONDecodeError as err:

@@ -187,7 +187,7 @@ class Verifier:
 
     def _decide(self, text: str, now: int) -> tuple[Result, Credential | None]:
         try:
-            parsed = parse(qrtext.decode(text))
+            parsed = qrtext.parse(text)
             verified = verify(parsed, self.cache, typ=CREDENTIAL_TYP)
             credential = Credential.from_claims(verified.claims)
         except TokenError as err:
