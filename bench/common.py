@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import math
 import resource
+import socket
 import statistics
+import subprocess
 import time
 from typing import Callable
 
@@ -29,6 +31,26 @@ def shannon_bits(n: int, p: float) -> float:
 def children_peak_rss_mb() -> float:
     """Peak resident memory of the largest waited-for child process so far (Linux: KiB)."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def wait_for_gunicorn(server: "subprocess.Popen", port: int, workers: int, timeout: float = 30) -> list[int]:
+    """Wait until gunicorn listens on `port` and has forked `workers` workers; their pids."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            pids = worker_pids(server.pid)
+            if len(pids) >= workers:
+                return pids
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not start {workers} workers on port {port}")
+
+
+def worker_pids(master: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
 
 
 def rss_mb(pid: int) -> float:

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import rss_mb
+from bench.common import rss_mb, wait_for_gunicorn
 from tests.vectors.build import publish, vectors
 from verifier import sync
 
@@ -46,11 +46,6 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[s
             "errors": errors + (int(non2xx.group(1)) if non2xx else 0)}
 
 
-def _workers(master: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
 def main(quick: bool = False) -> dict[str, float]:
     if shutil.which("wrk") is None:
         print("wrk not installed (apt-get install wrk): skipped")
@@ -76,12 +71,7 @@ def main(quick: bool = False) -> dict[str, float]:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            workers = wait_for_gunicorn(server, port, 2)
             seconds = 1 if quick else 10
             wrk(base + "/api/verify", 4, 1, script)  # warm-up
             for conns in (16, 64):
@@ -95,7 +85,6 @@ def main(quick: bool = False) -> dict[str, float]:
                 results[f"p99_{conns}"] = verify["p99"]
                 results[f"errors_{conns}"] = verify["errors"]
             soak = 3 if quick else 60
-            workers = _workers(server.pid)
             before = [rss_mb(p) for p in workers]
             proc = subprocess.Popen(["wrk", "-t", "2", "-c", "64", "-d", f"{soak}s", "-s", str(script),
                                      base + "/api/verify"], stdout=subprocess.PIPE, text=True)

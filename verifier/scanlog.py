@@ -98,6 +98,10 @@ class ScanLog:
         self.keep_days = keep_days
         self._secret: bytes | None = None
         self._lock = threading.Lock()  # one check-and-record at a time in this process
+        # One connection kept open per process (under the lock): opening and closing one per
+        # scan made SQLite checkpoint the WAL on every close, a few ms each.
+        self._conn: sqlite3.Connection | None = None
+        self._conn_pid: int | None = None
 
     # --- days and hashes -------------------------------------------------------------------------
     def day_of(self, at: int) -> str:
@@ -151,7 +155,11 @@ class ScanLog:
         except (OSError, sqlite3.Error) as err:
             raise ScanLogError(f"{self.path}: {err}") from err
         try:
+            # A scan log row is the venue's bookkeeping, not a verdict: WAL without an fsync per
+            # row keeps a queue of scans fast (a power cut may lose the last few rows, no more).
+            conn.execute("PRAGMA synchronous = NORMAL")
             if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                conn.execute("PRAGMA journal_mode = WAL")
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as err:
@@ -163,7 +171,10 @@ class ScanLog:
     def session(self) -> Iterator["Session"]:
         """One transaction that may look for a previous use and then record (atomically)."""
         with self._lock:
-            conn = self._connect()
+            if self._conn is None or self._conn_pid != os.getpid() or not self.path.exists():
+                self._conn = self._connect_shared()
+                self._conn_pid = os.getpid()
+            conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield Session(self, conn)
@@ -171,13 +182,29 @@ class ScanLog:
             except sqlite3.Error as err:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
+                self._drop_connection()
                 raise ScanLogError(f"{self.path}: {err}") from err
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 raise
-            finally:
-                conn.close()
+
+    def _connect_shared(self) -> sqlite3.Connection:
+        conn = self._connect()
+        conn.close()
+        try:
+            shared = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None,
+                                     check_same_thread=False)
+            shared.execute("PRAGMA synchronous = NORMAL")
+            return shared
+        except sqlite3.Error as err:
+            raise ScanLogError(f"{self.path}: {err}") from err
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+        self._conn = None
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
         if not self.path.exists():

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import rss_mb
-from bench.http_bench import _workers
+from bench.common import rss_mb, wait_for_gunicorn
 from tests.e2e.conftest import free_port
 from tests.vectors.build import publish, vectors
 from verifier import sync
@@ -49,17 +47,7 @@ def test_verifier_64_connections_no_5xx_memory_flat(tmp_path):
                                "--log-level", "warning", "verifier.app:create_app()"], cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        deadline = time.monotonic() + 30
-        while len(_workers(server.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        workers = _workers(server.pid)
-        assert len(workers) == 2
+        workers = wait_for_gunicorn(server, port, 2)
         load = subprocess.Popen(["wrk", "-t", "2", "-c", "64", "-d", f"{SECONDS}s", "--timeout", "10s",
                                  "-s", str(script), f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
         samples = []
