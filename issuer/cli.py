@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("config", help="действующие настройки / effective configuration")
     c.set_defaults(func=None)
+
+    from issuer import federation  # the federal operator's commands: no issuer database
+
+    federation.add_parser(sub)
     return p
 
 
@@ -339,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SocpassError as err:
         return _fail(f"{err.description} [{err.code}]")
     _configure_logging(settings.log_level)
+    if args.command == "federation":
+        return _federation(settings, args)
     if args.func is None:  # config
         _print_json(settings.to_public_dict())
         return 0
@@ -365,6 +371,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             svc.close()
     if result is not None:
         _print_json(result)
+    return 0
+
+
+def _federation(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from issuer import federation
+
+    try:
+        result = federation.run(settings, args, int(time.time()))
+    except SocpassError as err:
+        return _fail(f"{err.description} [{err.code}]")
+    except OSError as err:
+        return _fail(f"файл / file {err.filename or ''}: {err.strerror or err} [io]")
+    _print_json(result)
     return 0
 
 

@@ -14,6 +14,11 @@ from typing import Any
 METADATA_PATH = ".well-known/socpass-issuer.json"
 JWKS_PATH = ".well-known/jwks.json"
 STATUS_PREFIX = "status/"
+# The federal operator's publication (docs/federation.md): the trust list, the aggregated bundle,
+# and the root public keys for venues to pin (to be distributed out of band as well).
+TRUST_LIST_PATH = ".well-known/socpass-trustlist.jwt"
+BUNDLE_PATH = ".well-known/socpass-bundle.jwt"
+ROOTS_PATH = "socpass-roots.json"
 STATUS_MEDIA_TYPE = "application/statuslist+jwt"
 MAX_METADATA_BYTES = 1024 * 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")

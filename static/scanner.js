@@ -109,7 +109,11 @@ function render() {
     if (cred.children) label += " · " + t("children") + ": " + cred.children;
     setText("credential-type", label);
     setText("credential-valid", isoToLocal(cred.valid_until));
-    setText("credential-issuer", cred.issuer_name || cred.issuer);
+    // "… · Регион: 25 Приморский край": the issuing region, on every verdict with a credential
+    const region = cred.issuer_region || cred.region;
+    const regionText = region ? (lang === "en" ? "Region: " : "Регион: ") + region +
+      (cred.region_name ? " " + cred.region_name : "") : "";
+    setText("credential-issuer", [cred.issuer_name || cred.issuer, regionText].filter(Boolean).join(" · "));
     $("holder").hidden = false;
   }
   const ent = result.entitlement;

@@ -73,7 +73,7 @@ def _security_headers(response: Response) -> Response:
 def create_app(settings: Settings | None = None, *,
                clock: Callable[[], float] = time.time) -> Flask:
     settings = settings or Settings.from_env()
-    caches = CacheHolder(settings.cache_dir)
+    caches = CacheHolder(settings.cache_dir, settings.roots())
     # Load at start, so a refused cache is logged right away and an unknown profile refused.
     policy = load_policy(settings.venue_profile, settings.venue_policy, caches.current())
     scanlog = ScanLog(settings.cache_dir, timezone=settings.timezone,

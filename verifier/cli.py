@@ -40,10 +40,20 @@ def _parser() -> argparse.ArgumentParser:
                     "offline. Settings come from SOCPASS_* variables (see `config`).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("sync", help="refresh the local cache from issuer URLs or publish directories")
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="an issuer's base URL (http/https) or a directory written by "
-                        "`socpass-issuer publish --out DIR`; give every issuer each time")
+    p = sub.add_parser("sync", help="refresh the local cache from issuer URLs or publish directories",
+                       description="Exit 0 when synced, 1 when the sync failed (the previous "
+                                   "cache is unchanged), 3 when a federated sync updated the "
+                                   "cache but some regions failed (they keep their old data).")
+    p.add_argument("sources", nargs="*", metavar="SOURCE",
+                   help="an issuer's base URL (https; http to loopback only) or a directory "
+                        "written by `socpass-issuer publish --out DIR`; give every issuer each "
+                        "time. A URL or file named socpass-trustlist.jwt or socpass-bundle.jwt "
+                        "is a federal source")
+    p.add_argument("--trust-list", metavar="URL_OR_DIR",
+                   help="sync every region named by the federal trust list found there "
+                        "(verified against SOCPASS_TRUST_ROOTS)")
+    p.add_argument("--bundle", metavar="URL_OR_DIR",
+                   help="sync from the federal aggregated bundle found there (one request)")
 
     p = sub.add_parser("check", help="verify one credential and print the Result as JSON")
     p.add_argument("text", nargs="?", metavar="TEXT",
@@ -75,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.command == "sync":
-            return _sync(args, settings)
+            return _sync(args, settings, parser)
         if args.command == "check":
             return _check(args, settings, parser)
         if args.command == "serve" and (args.tls_self_signed and (args.tls_cert or args.tls_key)
                                         or bool(args.tls_cert) != bool(args.tls_key)):
             parser.error("serve takes --tls-cert with --tls-key, or --tls-self-signed")
         if args.command == "status":
-            verifier = Verifier(load_or_refuse(settings.cache_dir), settings)
+            verifier = Verifier(load_or_refuse(settings.cache_dir, settings.roots()), settings)
             _print(verifier.status_report(_clock()))
             return 0
         if args.command == "config":
@@ -93,24 +103,48 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"configuration: {err.description}", 2)
 
 
-def _sync(args: argparse.Namespace, settings: Settings) -> int:
-    for source in args.sources:
+def _sync(args: argparse.Namespace, settings: Settings, parser: argparse.ArgumentParser) -> int:
+    from verifier import federated
+
+    federal = [s for s in args.sources if federated.is_federal_source(s)]
+    given = [x for x in (args.trust_list, args.bundle) if x] + federal
+    if len(given) > 1 or (given and len(args.sources) > len(federal)):
+        parser.error("sync takes one federal source (--trust-list, --bundle or a trust "
+                     "list/bundle file), or issuer sources, not both")
+    if not given and not args.sources:
+        if settings.trust_list is None:
+            parser.error("sync needs SOURCE..., --trust-list or --bundle (or SOCPASS_TRUST_LIST)")
+        given = [settings.trust_list]
+    for source in [*args.sources, *given]:
         if source.startswith("http://"):
             sys.stderr.write(f"socpass-verifier: warning: {source} is plain HTTP; keys fetched "
                              "this way can be altered in transit (use https or a directory)\n")
+    net = sync_mod.NetPolicy(timeout=settings.sync_timeout, deadline=settings.sync_deadline,
+                             allow_private=settings.sync_allow_private)
+    roots = settings.roots()
     try:
-        summary = sync_mod.sync(args.sources, settings.cache_dir, int(_clock()),
-                                timeout=settings.sync_timeout, status_grace=settings.status_grace)
+        if given:
+            summary = federated.sync_federated(given[0], settings.cache_dir, int(_clock()), roots,
+                                               bundle=bool(args.bundle), net=net,
+                                               status_grace=settings.status_grace)
+        else:
+            summary = sync_mod.sync(args.sources, settings.cache_dir, int(_clock()),
+                                    timeout=settings.sync_timeout, deadline=settings.sync_deadline,
+                                    allow_private=settings.sync_allow_private, roots=roots,
+                                    status_grace=settings.status_grace)
     except sync_mod.SyncError as err:
         return _fail(f"sync failed, the previous cache is unchanged: {err.description}", 1)
     _print(summary)
-    return 0
+    for failure in summary.get("failed", []):
+        sys.stderr.write(f"socpass-verifier: region {failure['iss']} not updated: "
+                         f"{failure['reason']}\n")
+    return 3 if summary.get("failed") else 0
 
 
 def _check(args: argparse.Namespace, settings: Settings, parser: argparse.ArgumentParser) -> int:
     if (args.text is None) == (args.image is None):
         parser.error("check needs exactly one of TEXT, - (stdin) or --image FILE")
-    cache = load_or_refuse(settings.cache_dir)
+    cache = load_or_refuse(settings.cache_dir, settings.roots())
     if cache.error:
         sys.stderr.write(f"socpass-verifier: the local cache was refused ({cache.error}); "
                          "run sync\n")

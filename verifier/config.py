@@ -37,6 +37,21 @@ def _timeout(value: str) -> float:
     return float(value)
 
 
+def _bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("true or false")
+
+
+def _region(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{2,3}", value):
+        raise ValueError("a region code of 2 or 3 digits, e.g. 27")
+    return value
+
+
 def _recent_policy(value: str) -> str:
     if value not in ("warn", "reject"):
         raise ValueError("warn or reject")
@@ -92,6 +107,21 @@ SETTINGS: tuple[Setting, ...] = (
             "largest image accepted by /api/scan, in pixels (width x height)"),
     Setting("SOCPASS_SYNC_TIMEOUT", "sync_timeout", "10", _timeout,
             "seconds to wait for each network operation during sync"),
+    Setting("SOCPASS_SYNC_DEADLINE", "sync_deadline", "60", _timeout,
+            "seconds allowed for everything read from one source during sync (a slow server "
+            "cannot hold the sync longer)"),
+    Setting("SOCPASS_SYNC_ALLOW_PRIVATE", "sync_allow_private", "false", _bool,
+            "true lets sync connect to private, link-local and other non-public addresses "
+            "(an issuer on the LAN); loopback is always allowed"),
+    Setting("SOCPASS_TRUST_ROOTS", "trust_roots", None, Path,
+            "JWKS file with the one or two pinned federal root public keys; needed to sync "
+            "from a trust list or bundle and to load a cache made that way"),
+    Setting("SOCPASS_TRUST_LIST", "trust_list", None, str,
+            "default federal source for `sync` without arguments: a base URL or directory "
+            "holding .well-known/socpass-trustlist.jwt, or a trust list or bundle file/URL"),
+    Setting("SOCPASS_VENUE_REGION", "venue_region", None, _region,
+            "this venue's region code: credentials from other regions get the federal "
+            "visitors' rules of the trust list"),
     Setting("SOCPASS_TIMEZONE", "timezone", "Asia/Vladivostok", _timezone,
             "the venue's time zone: the scan log's days (statistics, daily salt) start at "
             "midnight there"),
@@ -118,6 +148,11 @@ class Settings:
     max_body: int
     max_image_pixels: int
     sync_timeout: float
+    sync_deadline: float
+    sync_allow_private: bool
+    trust_roots: Path | None
+    trust_list: str | None
+    venue_region: str | None
     timezone: str
     recent_window: int
     recent_policy: str
@@ -143,6 +178,14 @@ class Settings:
         if values["cache_dir"] is None:
             values["cache_dir"] = values["home"] / "verifier"
         return cls(**values)
+
+    def roots(self) -> Any:
+        """The pinned federal roots (a KeyResolver), or None when none are configured."""
+        if self.trust_roots is None:
+            return None
+        from verifier.federated import load_roots
+
+        return load_roots(self.trust_roots)
 
     def describe(self) -> dict[str, Any]:
         """The effective configuration, by variable name (what `socpass-verifier config` prints)."""

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from verifier.cache import TrustCache
 
 Profile = VenueProfile
-LOCAL, ISSUER, BUILTIN = "local", "issuer", "builtin"  # where an entitlement's rule came from
+# where an entitlement's rule came from (FEDERAL: the trust list's visitors' rules)
+LOCAL, ISSUER, BUILTIN, FEDERAL = "local", "issuer", "builtin", "federal"
 _DISABILITY = ["disability_1", "disability_2", "disability_3", "disabled_child"]
 
 

@@ -26,16 +26,34 @@ from shared.token import CREDENTIAL_TYP, check_times, parse, verify
 from verifier import freshness
 from verifier.cache import TrustCache
 from verifier.config import Settings
-from verifier.policy import Profile, VenuePolicy, load_policy
+from shared.publication import PublicationError, parse_profiles
+from verifier.federated import federation_report
+from verifier.policy import FEDERAL, Profile, VenuePolicy, entitlement_for, load_policy
 from verifier.scanlog import Entry, ScanLog, ScanLogError
 
 log = logging.getLogger("socpass.verifier")
 
 ACCEPT, REJECT = "accept", "reject"
+# Region names for issuers synced without a trust list (whose metadata names the ministry).
+_REGION_NAMES = {"25": "Приморский край", "27": "Хабаровский край", "77": "Москва",
+                 "28": "Амурская область", "41": "Камчатский край", "49": "Магаданская область",
+                 "65": "Сахалинская область", "79": "Еврейская автономная область",
+                 "87": "Чукотский автономный округ", "14": "Республика Саха (Якутия)",
+                 "78": "Санкт-Петербург", "50": "Московская область"}
 
 AMBIGUOUS_RU = ("В кадре два разных QR-кода. Закройте лишний и отсканируйте только QR-код "
                 "удостоверения.")
 AMBIGUOUS_EN = "Two different QR codes are in view. Cover the other one and scan only the credential."
+
+CACHE_REFUSED_RU = ("Локальные данные проверки повреждены или изменены вне синхронизации и не "
+                    "используются ({why}). Синхронизируйте устройство; до тех пор попросите "
+                    "бумажное удостоверение.")
+CACHE_REFUSED_EN = ("The local verification data is damaged or was changed outside sync and is "
+                    "not used ({why}). Sync the device; meanwhile ask for the paper credential.")
+TRUST_LIST_STALE_RU = ("Федеральный список доверенных регионов устарел (срок действия истёк). "
+                       "Синхронизируйте устройство; до тех пор попросите бумажное удостоверение.")
+TRUST_LIST_STALE_EN = ("The federal trust list has expired. Sync the device; meanwhile ask for "
+                       "the paper credential.")
 
 RECENT_WARN_RU = ("Это удостоверение уже проверяли на этом устройстве {ago} (в {time}). "
                   "Убедитесь, что им не пользуются повторно.")
@@ -132,6 +150,8 @@ class Verifier:
             policy = VenuePolicy(name=policy.name, local=policy, builtin=None)
         self.policy = policy or load_policy(settings.venue_profile, settings.venue_policy, cache)
         self.scanlog = scanlog
+        self._visitors_for: Any = None
+        self._visitors: dict[str, Profile] = {}
 
     # --- decisions ------------------------------------------------------------------------------
     def verify_text(self, text: str, now: int | float, *, via: str = "text") -> Result:
@@ -191,6 +211,11 @@ class Verifier:
             verified = verify(parsed, self.cache, typ=CREDENTIAL_TYP)
             credential = Credential.from_claims(verified.claims)
         except TokenError as err:
+            if self.cache.error is not None and err.verification_code != Code.MALFORMED:
+                # every issuer is unknown because the cache was refused: say so
+                return Result(REJECT, err.verification_code.value, now,
+                              message_ru=CACHE_REFUSED_RU.format(why=self.cache.error),
+                              message_en=CACHE_REFUSED_EN.format(why=self.cache.error)), None
             return Result(REJECT, err.verification_code.value, now), None
         shown = self._public(credential)
 
@@ -204,14 +229,48 @@ class Verifier:
             check_times(verified.claims, now, self.settings.leeway)
         except TokenError as err:
             return reject(err.verification_code)
+        if self.cache.trust_list_expired(now):
+            # Federated mode: nothing the expired list vouches for is accepted (docs/federation.md).
+            return Result(REJECT, Code.STATUS_UNAVAILABLE.value, now, credential=shown,
+                          message_ru=TRUST_LIST_STALE_RU, message_en=TRUST_LIST_STALE_EN), credential
         status_code, warnings = self._status(credential, now)
         if status_code is not None:
             return reject(status_code, warnings)
-        issuer = self.cache.issuer(credential.issuer)
-        entitlement = self.policy.entitlement(credential, issuer.entitlements if issuer else None)
+        entitlement = self._entitlement(credential)
         if entitlement is None:
             return reject(Code.NOT_ENTITLED, warnings)
         return Result(ACCEPT, Code.VALID.value, now, warnings, shown, entitlement), credential
+
+    def _entitlement(self, credential: Credential) -> dict[str, Any] | None:
+        issuer = self.cache.issuer(credential.issuer)
+        visitors = self._visitor_rules(credential)
+        if visitors is not None and self.policy.local is None:
+            # A visitor from another region: the federal list's visitors' rules decide.
+            profile = visitors.get(self.policy.name)
+            granted = entitlement_for(credential, profile) if profile is not None else None
+            if granted is not None:
+                granted["source"] = FEDERAL
+            return granted
+        return self.policy.entitlement(credential, issuer.entitlements if issuer else None)
+
+    def _visitor_rules(self, credential: Credential) -> dict[str, Profile] | None:
+        """The visitors' profiles when the credential comes from another region than this
+        venue's (SOCPASS_VENUE_REGION) and the trust list carries visitors' rules; else None."""
+        tl = self.cache.trust_list
+        venue_region = self.settings.venue_region
+        if tl is None or venue_region is None or "visitors" not in tl.rules:
+            return None
+        region, _name = self.cache.region_name(credential.issuer)
+        if region == venue_region:
+            return None
+        if self._visitors_for is not tl:
+            try:
+                self._visitors = parse_profiles(tl.rules["visitors"], "trust list visitors' rules")
+            except PublicationError as err:
+                log.error("trust list visitors' rules refused, visitors get nothing: %s", err)
+                self._visitors = {}
+            self._visitors_for = tl
+        return self._visitors
 
     def _status(self, credential: Credential, now: int) -> tuple[Code | None, tuple[str, ...]]:
         entry = self.cache.status(credential.status.uri, credential.status.idx)
@@ -283,6 +342,12 @@ class Verifier:
             out["category_label_en"] = CATEGORIES[credential.category]["en"]
         issuer = self.cache.issuer(credential.issuer)
         out["issuer_name"] = issuer.metadata.name if issuer else None
+        region, region_name = self.cache.region_name(credential.issuer)
+        # The issuing region (the trust list's, else the issuer's metadata); holder's "region"
+        # stays as signed in the credential.
+        out["issuer_region"] = region
+        out["region_name"] = (region_name if self.cache.trust_list is not None
+                              else _REGION_NAMES.get(region or ""))
         out["valid_until"] = valid_until(credential.expires_at,
                                          issuer.metadata.timezone if issuer else None)
         return out
@@ -306,8 +371,10 @@ class Verifier:
                 lists.append({"uri": uri, "iat": slt.issued_at, "exp": slt.expires_at,
                               "ttl": slt.ttl, "age_seconds": judged.age, "stale": judged.stale,
                               "state": judged.state, "stale_at": judged.stale_at})
+            region, region_name = self.cache.region_name(issuer.iss)
             issuers.append({"iss": issuer.iss, "name": issuer.metadata.name,
-                            "region": issuer.metadata.region, "source": issuer.source,
+                            "region": region, "region_name": region_name,
+                            "source": issuer.source,
                             "keys": len(issuer.keys), "kids": [k.kid for k in issuer.keys],
                             "status_lists": lists,
                             # whose rules decide what this venue grants its credentials
@@ -318,14 +385,17 @@ class Verifier:
         # level: what the status bar shows. "error" when checks will be refused (never synced,
         # cache refused, clock wrong, a list past its grace), "warning" when accepted only with
         # status_stale, "ok" otherwise: a stale cache is never "ok".
+        federation = federation_report(self.cache, now)
+        federal_expired = bool(federation and federation["expired"])
         if (self.cache.error is not None or not self.cache.issuers or not clock_ok
-                or unusable):
+                or unusable or federal_expired):
             level = "error"
         elif stale:
             level = "warning"
         else:
             level = "ok"
-        return {"ok": self.cache.error is None and not stale and clock_ok, "level": level,
+        return {"ok": self.cache.error is None and not stale and clock_ok and not federal_expired,
+                "level": level, "federation": federation,
                 "cache_error": self.cache.error, "synced_at": synced_at,
                 "sync_age_seconds": None if synced_at is None else now - synced_at,
                 "venue_profile": self.policy.name, "venue_name": name_ru,

@@ -1,6 +1,6 @@
 """Refresh the local cache from the issuers' publications: the only network code in verifier/.
 
-A SOURCE is an issuer's base URL (http or https) or a directory written by
+A SOURCE is an issuer's base URL (https; plain http to loopback only) or a directory written by
 `socpass-issuer publish --out DIR`; both hold the same relative paths. The issuer's
 entitlement rules are optional (an issuer that publishes none gets the built-in catalogue). Everything is fetched and
 verified first, then written in one atomic replace: if any source fails, the previous cache is
@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
+import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -23,6 +27,7 @@ from shared.jsonstrict import JSONFormatError, loads_strict
 from shared.publication import (ENTITLEMENTS_PATH, JWKS_PATH, MAX_ENTITLEMENTS_BYTES,
                                 MAX_METADATA_BYTES, METADATA_PATH, IssuerMetadata,
                                 PublicationError, relative_path)
+from shared.keys import KeyResolver
 from shared.statuslist import MAX_STATUS_TOKEN
 from verifier import freshness
 from verifier.cache import CacheError, CachedIssuer, TrustCache, load, save, verify_issuer
@@ -30,6 +35,7 @@ from verifier.cache import CacheError, CachedIssuer, TrustCache, load, save, ver
 MAX_JWKS_BYTES = 256 * 1024
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_REDIRECTS = 3
+DEFAULT_DEADLINE = 60.0
 LOCK_FILE = ".sync.lock"
 
 
@@ -75,41 +81,177 @@ class _DirectoryReader:
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Follows a bounded number of redirects, to http(s) only and never from https to http."""
+    """Follows a bounded number of redirects, to http(s) only and never from https to http.
 
-    def __init__(self, limit: int) -> None:
+    Every hop goes through the same scheme and address checks as the first request."""
+
+    def __init__(self, limit: int, net: "NetPolicy") -> None:
         super().__init__()
         self.max_redirections = limit
+        self.net = net
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
         old, new = urlsplit(req.full_url).scheme, urlsplit(newurl).scheme
         if new not in ("http", "https") or (old == "https" and new != "https"):
             raise urllib.error.HTTPError(req.full_url, code, f"refusing a redirect to {newurl}",
                                          headers, fp)
+        try:
+            self.net.check_url(newurl)
+        except _FetchError as err:
+            raise urllib.error.HTTPError(req.full_url, code, f"refusing a redirect: {err}",
+                                         headers, fp) from None
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+def _is_loopback_host(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class NetPolicy:
+    """Where sync may connect: https anywhere public, plain http to loopback only, and no
+    private, link-local or otherwise special address unless `allow_private` (a LAN issuer).
+
+    The host is resolved and every address checked before connecting, and the connection goes
+    to an address that was checked, so a DNS answer cannot switch to an internal one between
+    the check and the connect (DNS rebinding)."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    deadline: float = DEFAULT_DEADLINE  # seconds for everything read from one source
+    allow_private: bool = False
+
+    def check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme == "http" and not _is_loopback_host(parts.hostname or ""):
+            raise _FetchError(f"{url}: plain http is allowed for loopback addresses only "
+                              "(use https, or a directory)")
+        if parts.scheme not in ("http", "https"):
+            raise _FetchError(f"{url}: only http(s)")
+
+    def allowed(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if ip.is_loopback:
+            return True  # this machine: tests and a local issuer
+        if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+            return False
+        if ip.is_private or ip.is_link_local or not ip.is_global:
+            return self.allow_private
+        return True
+
+    def connect(self, address: tuple[str, int], timeout: Any = None,
+                source_address: Any = None) -> socket.socket:
+        host, port = address
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as err:
+            raise OSError(f"cannot resolve {host}: {err.strerror}") from None
+        addresses = [info[4][0] for info in infos]
+        refused = [a for a in addresses if not self.allowed(a)]
+        if refused or not addresses:
+            raise _AddressRefused(
+                f"{host} resolves to {', '.join(sorted(set(refused))) or 'nothing'}: a private or "
+                "special address (set SOCPASS_SYNC_ALLOW_PRIVATE=true for an issuer on the LAN)")
+        last: OSError | None = None
+        for family, socktype, proto, _name, sockaddr in infos:
+            sock = socket.socket(family, socktype, proto)
+            try:
+                if timeout is not None:
+                    sock.settimeout(timeout)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as err:
+                sock.close()
+                last = err
+        raise last or OSError(f"cannot connect to {host}")
+
+
+class _AddressRefused(OSError):
+    pass
+
+
+def _guarded(base: type, net: NetPolicy) -> Any:
+    def factory(host: str, **kwargs: Any) -> Any:
+        conn = base(host, **kwargs)
+        conn._create_connection = net.connect  # checked addresses only
+        return conn
+    return factory
+
+
+class _GuardedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, net: NetPolicy) -> None:
+        super().__init__()
+        self.net = net
+
+    def http_open(self, req):  # type: ignore[no-untyped-def]
+        return self.do_open(_guarded(http.client.HTTPConnection, self.net), req)
+
+
+class _GuardedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, net: NetPolicy) -> None:
+        super().__init__()
+        self.net = net
+
+    def https_open(self, req):  # type: ignore[no-untyped-def]
+        return self.do_open(_guarded(http.client.HTTPSConnection, self.net), req,
+                            context=self._context)
+
+
 class _HttpReader:
-    def __init__(self, base_url: str, timeout: float, max_redirects: int) -> None:
+    def __init__(self, base_url: str, net: NetPolicy, max_redirects: int) -> None:
         self.base = base_url.rstrip("/")
-        self.timeout = timeout
-        self._opener = urllib.request.build_opener(_Redirects(max_redirects))
+        self.net = net
+        self.deadline = time.monotonic() + net.deadline
+        # No proxies from the environment: the address checks must see the real destination.
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), _GuardedHTTP(net), _GuardedHTTPS(net),
+            _Redirects(max_redirects, net))
+
+    def _remaining(self, url: str) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise _FetchError(f"{url}: the sync deadline of {self.net.deadline:g} s for this "
+                              "source has passed")
+        return left
 
     def read(self, rel: str, limit: int) -> bytes:
         url = f"{self.base}/{rel}"
-        request = urllib.request.Request(url, headers={"User-Agent": "socpass-verifier"})
+        self.net.check_url(url)
+        # identity only: a compressed body could expand far past the size cap
+        request = urllib.request.Request(url, headers={"User-Agent": "socpass-verifier",
+                                                       "Accept-Encoding": "identity"})
         try:
-            with self._opener.open(request, timeout=self.timeout) as resp:
+            timeout = min(self.net.timeout, self._remaining(url))
+            with self._opener.open(request, timeout=timeout) as resp:
+                encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+                if encoding not in ("", "identity"):
+                    raise _FetchError(f"{url}: refusing Content-Encoding {encoding!r}")
                 declared = resp.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > limit:
                     raise _FetchError(f"{url} is larger than {limit} bytes")
-                data = resp.read(limit + 1)
+                chunks, size = [], 0
+                while size <= limit:
+                    self._remaining(url)
+                    chunk = resp.read1(min(65536, limit + 1 - size))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                data = b"".join(chunks)
         except urllib.error.HTTPError as err:
             err.close()
             kind = _Missing if err.code in (404, 410) else _FetchError
             raise kind(f"{url}: HTTP {err.code} {err.reason}") from None
         except urllib.error.URLError as err:
             raise _FetchError(f"{url}: {err.reason}") from None
+        except _AddressRefused as err:
+            raise _FetchError(f"{url}: {err}") from None
         except (OSError, http.client.HTTPException, ValueError) as err:
             raise _FetchError(f"{url}: {type(err).__name__}: {err}") from None
         if len(data) > limit:
@@ -117,12 +259,13 @@ class _HttpReader:
         return data
 
 
-def _reader_for(source: str, timeout: float, max_redirects: int) -> _Reader:
+def _reader_for(source: str, net: NetPolicy, max_redirects: int) -> _Reader:
     if source.startswith(("http://", "https://")):
         parts = urlsplit(source)
         if not parts.hostname or parts.query or parts.fragment or parts.username:
             raise _FetchError("an issuer URL needs a host and no query, fragment or user name")
-        return _HttpReader(source, timeout, max_redirects)
+        net.check_url(source)
+        return _HttpReader(source, net, max_redirects)
     if "://" in source:
         raise _FetchError("only http:// and https:// URLs or a local directory can be synced")
     path = Path(source)
@@ -138,11 +281,11 @@ def _json(data: bytes, rel: str) -> Any:
         raise _FetchError(f"{rel}: {err}") from None
 
 
-def fetch_issuer(source: str, *, timeout: float = DEFAULT_TIMEOUT,
+def fetch_issuer(source: str, *, net: NetPolicy | None = None,
                  max_redirects: int = DEFAULT_MAX_REDIRECTS) -> CachedIssuer:
     """Read one issuer's publication and verify it exactly as a cache load would."""
     try:
-        reader = _reader_for(source, timeout, max_redirects)
+        reader = _reader_for(source, net or NetPolicy(), max_redirects)
         metadata_json = _json(reader.read(METADATA_PATH, MAX_METADATA_BYTES), METADATA_PATH)
         metadata = IssuerMetadata.from_json(metadata_json)
         jwks = _json(reader.read(JWKS_PATH, MAX_JWKS_BYTES), JWKS_PATH)
@@ -193,7 +336,8 @@ def _exclusive(cache_dir: Path) -> Iterator[None]:
 
 def sync(sources: Sequence[str], cache_dir: Path | str, now: int, *,
          timeout: float = DEFAULT_TIMEOUT, max_redirects: int = DEFAULT_MAX_REDIRECTS,
-         status_grace: int = 0) -> dict[str, Any]:
+         status_grace: int = 0, deadline: float = DEFAULT_DEADLINE, allow_private: bool = False,
+         roots: KeyResolver | None = None) -> dict[str, Any]:
     """Fetch and verify every source, then replace the cache atomically; returns a summary.
 
     Raises SyncError (naming the source and the reason) without writing anything when a source
@@ -204,21 +348,22 @@ def sync(sources: Sequence[str], cache_dir: Path | str, now: int, *,
         raise SyncError("-", "give at least one source")
     cache_dir = Path(cache_dir)
     try:
-        return _sync(sources, cache_dir, now, timeout, max_redirects, status_grace)
+        net = NetPolicy(timeout=timeout, deadline=deadline, allow_private=allow_private)
+        return _sync(sources, cache_dir, now, net, max_redirects, status_grace, roots)
     except OSError as err:  # our own side: the cache directory cannot be created or written
         raise SyncError(str(cache_dir), f"cannot write the cache: {err.strerror or err}") from None
 
 
-def _sync(sources: Sequence[str], cache_dir: Path, now: int, timeout: float, max_redirects: int,
-          status_grace: int) -> dict[str, Any]:
+def _sync(sources: Sequence[str], cache_dir: Path, now: int, net: NetPolicy, max_redirects: int,
+          status_grace: int, roots: KeyResolver | None) -> dict[str, Any]:
     with _exclusive(cache_dir):
         try:
-            previous, previous_error = load(cache_dir), None
+            previous, previous_error = load(cache_dir, roots), None
         except CacheError as err:  # a damaged cache must not block the sync that repairs it
             previous, previous_error = TrustCache.empty(), err.description
         issuers: dict[str, CachedIssuer] = {}
         for source in sources:
-            issuer = fetch_issuer(source, timeout=timeout, max_redirects=max_redirects)
+            issuer = fetch_issuer(source, net=net, max_redirects=max_redirects)
             if issuer.iss in issuers:
                 raise SyncError(source, f"issuer {issuer.iss!r} was already given by "
                                         f"{issuers[issuer.iss].source}")

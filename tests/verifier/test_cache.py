@@ -23,7 +23,8 @@ def write_doc(cache_dir, doc):
 
 def test_round_trip(synced, issuer, settings, tmp_path):
     doc = synced.to_document()
-    assert doc == read_doc(settings.cache_dir)
+    stored = read_doc(settings.cache_dir)
+    assert stored.pop("mac") and doc == stored
     assert doc["format"] == 1 and doc["synced_at"] == NOW
     entry = doc["issuers"][issuer.iss]
     assert set(entry) == {"source", "metadata", "jwks", "status_lists"}
@@ -75,7 +76,7 @@ def test_atomic_save_crash_before_replace_keeps_the_old_file(synced, settings, m
     with pytest.raises(OSError, match="power cut"):
         cache.save(settings.cache_dir, {"format": 1, "synced_at": NOW + 1, "issuers": {}})
     assert path.read_bytes() == before
-    assert sorted(os.listdir(settings.cache_dir)) == [".sync.lock", "cache.json"]  # no temp left
+    assert sorted(os.listdir(settings.cache_dir)) == [".sync.lock", "cache.json", "device.key"]  # no temp left
 
 
 def test_save_replaces_in_one_step(tmp_path):
