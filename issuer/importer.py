@@ -12,6 +12,10 @@ Format (one header row, then one row per registry entry; see COLUMNS for Russian
 Per registry_id: no live credential -> "issued"; same data as the live one -> "unchanged";
 changed data -> the old one is revoked (reason "replaced") and a new one issued -> "updated".
 A broken row is reported with its physical line number (the header is line 1); the others land.
+
+Each batch is written in bulk (issuer.bulkissue: a constant number of statements per batch);
+when that fails, the batch is rolled back and redone row by row in SAVEPOINTs, so the row at
+fault is reported and the others still land.
 """
 from __future__ import annotations
 
@@ -21,8 +25,12 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from shared.credential import BENEFICIARY, CATEGORIES, LARGE_FAMILY, TYPES, HolderData
 from shared.errors import InputError, SocpassError
@@ -30,7 +38,7 @@ from shared.errors import InputError, SocpassError
 if TYPE_CHECKING:
     from issuer.service import IssuerService
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 SNIFF_BYTES = 64 * 1024
 MAX_ERRORS_LISTED = 1000
 MAX_FIELD = 1024  # a field longer than this is not registry data (and caps csv's own buffer)
@@ -101,22 +109,33 @@ def _error(summary: dict[str, Any], line: int, message: str) -> None:
 
 
 def _commit(service: "IssuerService", batch: list[tuple[int, HolderData]], summary: dict[str, Any]) -> None:
-    """One transaction per batch; a row that fails rolls back its SAVEPOINT only."""
-    outcomes: list[str] = []
-    failures: list[tuple[int, str]] = []
+    """One transaction per batch, written in bulk; should that fail, the batch is redone row by
+    row, each row in a SAVEPOINT, so a row that fails rolls back alone and is reported."""
     now = service.now()
     with service.store.write() as session:
-        for line, hd in batch:
-            try:
-                with session.begin_nested():
-                    outcomes.append(service.reconcile_in(session, hd, now=now))
-            except SocpassError as err:
-                failures.append((line, err.description))
+        try:
+            with session.begin_nested():
+                outcomes, failures = service.reconcile_batch(session, batch, now=now)
+        except (SocpassError, IntegrityError):
+            outcomes, failures = _commit_rows(service, session, batch, now)
     # Counted only once the batch is committed.
     for outcome in outcomes:
         summary[outcome] += 1
     for line, message in failures:
         _error(summary, line, message)
+
+
+def _commit_rows(service: "IssuerService", session: Session, batch: list[tuple[int, HolderData]],
+                 now: datetime) -> tuple[list[str], list[tuple[int, str]]]:
+    outcomes: list[str] = []
+    failures: list[tuple[int, str]] = []
+    for line, hd in batch:
+        try:
+            with session.begin_nested():
+                outcomes.append(service.reconcile_in(session, hd, now=now))
+        except SocpassError as err:
+            failures.append((line, err.description))
+    return outcomes, failures
 
 
 # --- reading ------------------------------------------------------------------------------------

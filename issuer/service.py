@@ -62,6 +62,12 @@ def _reason(reason: str | None) -> str:
     return text
 
 
+def suspended_refusal() -> InvalidState:
+    """An import does not replace a suspended credential: the operator reinstates it first."""
+    return InvalidState("удостоверение приостановлено: сначала возобновите его (reinstate) "
+                        "/ the credential is suspended: reinstate it first")
+
+
 class IssuerService:
     def __init__(self, settings: Settings, store_: Store, *, clock: Clock = utc_now,
                  actor: str = "system") -> None:
@@ -232,10 +238,16 @@ class IssuerService:
         if live.data_hash == data_hash(normalized_data(hd)) and live.expires_at > now:
             return "unchanged"
         if live.state == "suspended":
-            raise InvalidState("удостоверение приостановлено: сначала возобновите его (reinstate) "
-                               "/ the credential is suspended: reinstate it first")
+            raise suspended_refusal()
         self.issue_in(session, hd, now=now, replace=True)
         return "updated"
+
+    def reconcile_batch(self, session: Session, batch: list[tuple[int, HolderData]], *,
+                        now: datetime) -> tuple[list[str], list[tuple[int, str]]]:
+        """`reconcile_in` for many (line, data) rows at once: outcomes and refused rows."""
+        from issuer.bulkissue import reconcile_batch
+
+        return reconcile_batch(self, session, batch, now=now)
 
     def _create(self, session: Session, hd: HolderData, now: datetime) -> CredentialRow:
         issuer = store.require_issuer(session)

@@ -6,6 +6,11 @@ two venues link visits of the same holder by the index alone. Uniqueness is the 
 (UNIQUE (status_list_id, status_idx)): a pick that collides fails inside a SAVEPOINT and is
 retried with another random index, so the caller's batch survives. A list is filled to half its
 size at most, so a pick succeeds at the first or second try; then the next list is opened.
+
+An import batch allocates many at once (`reserve_many` then `draw`): it counts the entries in one
+UPDATE per list, draws random candidates, drops those already taken with one query per round
+(in the order drawn, so index order says nothing about row order) and lets the caller insert
+them all. Should the insert still collide, the caller falls back to `place`, one row at a time.
 """
 from __future__ import annotations
 
@@ -14,11 +19,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer.models import StatusListRow
+from issuer.models import CredentialRow, StatusListRow
 from shared.errors import SocpassError
 
 STATUS_BITS = 2
@@ -61,6 +66,65 @@ class StatusAllocator:
                 if on_conflict is not None:
                     on_conflict()
         raise AllocationError()
+
+    def reserve_many(self, session: Session, count: int, *, now: datetime) -> list[tuple[str, str, int, int]]:
+        """Count `count` more entries: the rest of the newest list, then new lists as needed.
+
+        Returns (list id, list uri, list size, entries counted in it) per list used. The row is
+        locked (PostgreSQL: FOR UPDATE; SQLite serialises writers) before it is counted.
+        """
+        placed: list[tuple[str, str, int, int]] = []
+        list_id = session.info.get(_CURRENT_LIST)
+        while count > 0:
+            if list_id is None:
+                latest = self._latest(session)
+                if latest is None:
+                    self._open_list(session, 1, now)
+                    continue
+                list_id = latest.id
+            found = session.execute(
+                select(StatusListRow.uri, StatusListRow.size, StatusListRow.allocated, StatusListRow.seq)
+                .where(StatusListRow.id == list_id).with_for_update()).first()
+            room = 0 if found is None else _capacity(found.size) - found.allocated
+            if room > 0:
+                take = min(room, count)
+                session.execute(update(StatusListRow).where(StatusListRow.id == list_id)
+                                .values(allocated=StatusListRow.allocated + take)
+                                .execution_options(synchronize_session=False))
+                session.info[_CURRENT_LIST] = list_id
+                placed.append((list_id, found.uri, found.size, take))
+                count -= take
+                if count == 0:
+                    break
+            latest = self._latest(session)
+            if latest is not None and latest.id == list_id:  # ours is the newest and it is full: open the next
+                self._open_list(session, latest.seq + 1, now)
+            list_id = None
+        return placed
+
+    def draw(self, session: Session, list_id: str, size: int, count: int) -> list[int]:
+        """`count` distinct random indexes of a list that no credential holds yet, in draw order."""
+        chosen: list[int] = []
+        seen: set[int] = set()
+        for _ in range(MAX_ATTEMPTS):
+            need = count - len(chosen)
+            if need == 0:
+                return chosen
+            candidates: list[int] = []
+            for _ in range(need * MAX_ATTEMPTS):
+                idx = self.randbelow(size)
+                if idx not in seen:
+                    seen.add(idx)
+                    candidates.append(idx)
+                    if len(candidates) == need:
+                        break
+            if not candidates:
+                break
+            taken = _taken(session, list_id, candidates)
+            chosen.extend(idx for idx in candidates if idx not in taken)
+        if len(chosen) < count:
+            raise AllocationError()
+        return chosen
 
     def ensure_list(self, session: Session, *, now: datetime) -> None:
         """Open list 1 if there is none yet (at init, so that publishing has a list)."""
@@ -116,3 +180,26 @@ class StatusAllocator:
                 session.flush()
         except IntegrityError:
             pass  # another process opened it first: use theirs
+
+
+def _capacity(size: int) -> int:
+    """Entries a list takes: while allocated * FILL_DIVISOR < size, as `_reserve` counts."""
+    return -(-size // FILL_DIVISOR)
+
+
+# One index probe per candidate. A plain `status_idx IN (...)` lets PostgreSQL, whose statistics
+# lag behind a bulk import, scan every entry of the list through (status_list_id, state) per
+# batch (quadratic over an import); a LATERAL subquery with LIMIT 1 stays a nested loop over
+# the unique (status_list_id, status_idx) index whatever the statistics say.
+_TAKEN_PG = text("SELECT c.idx FROM unnest(CAST(:candidates AS integer[])) AS c(idx) "
+                 "CROSS JOIN LATERAL (SELECT 1 FROM credentials WHERE status_list_id = :list_id "
+                 "AND status_idx = c.idx LIMIT 1) AS t")
+
+
+def _taken(session: Session, list_id: str, candidates: list[int]) -> set[int]:
+    """Those of `candidates` that a credential of the list already holds."""
+    if session.get_bind().dialect.name == "postgresql":
+        return set(session.scalars(_TAKEN_PG, {"candidates": candidates, "list_id": list_id}))
+    return set(session.scalars(
+        select(CredentialRow.status_idx).where(CredentialRow.status_list_id == list_id,
+                                               CredentialRow.status_idx.in_(candidates))))

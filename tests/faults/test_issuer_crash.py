@@ -59,14 +59,14 @@ def _integrity(env: Env) -> tuple[int, int, int]:
 
 def test_kill_during_import_then_rerun(tmp_path, database_url):
     env = _env(tmp_path, database_url)
-    rows = 1500
+    rows = 12_000  # batches of 1,000 commit in well under a second: enough of them to kill between
     csv_path = tmp_path / "registry.csv"
     write_csv(csv_path, rows)
     proc = subprocess.Popen([str(Path(sys.executable).parent / "socpass-issuer"), "import", str(csv_path)],
                             env=env.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while _count_live(env) < 200 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
+    while _count_live(env) < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
     assert proc.poll() is None, "the import finished before it could be killed: make the file larger"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
