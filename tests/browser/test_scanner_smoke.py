@@ -41,3 +41,5 @@ def test_handheld_scanner_types_qr_text(launch, verifier_url, name, layout, word
     page.locator("#verdict-word").get_by_text(word, exact=True).wait_for(timeout=10_000)
     if vector.holder_name:
         assert page.locator("#holder-name").text_content() == vector.holder_name
+    # The issuing region is shown on every verdict that carries a credential.
+    assert "Регион: 27 Хабаровский край" in page.locator("#result").inner_text()
