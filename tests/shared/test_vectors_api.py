@@ -46,3 +46,18 @@ def test_vector(name, all_vectors, resolver):
     vector = next(v for v in all_vectors if v.name == name)
     expected = "valid" if vector.code in _STATUS_LEVEL else vector.code
     assert format_level_code(vector.text, resolver) == expected
+
+
+@pytest.mark.parametrize("name", [v.name for v in build_vectors(NOW)])
+def test_vector_memory_is_bounded(name, all_vectors, resolver):
+    """Hostile input costs bounded memory (a bomb is refused before it is inflated)."""
+    import tracemalloc
+
+    vector = next(v for v in all_vectors if v.name == name)
+    tracemalloc.start()
+    try:
+        format_level_code(vector.text, resolver)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024, f"{name}: {peak} bytes"

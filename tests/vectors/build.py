@@ -221,6 +221,7 @@ def vectors(now: int) -> list[Vector]:
         Vector("padded_base64", good + "==", "malformed"),
         Vector("whitespace_inside", h_b64 + " ." + p_b64 + "." + s_b64, "malformed"),
         Vector("jwe_five_parts", good + ".AAAA.BBBB", "malformed"),
+        Vector("nested_jws", h_b64 + "." + b64(good.encode()) + "." + s_b64, "malformed"),
         Vector("json_serialisation", json.dumps({"payload": p_b64, "protected": h_b64, "signature": s_b64}),
                "malformed"),
         Vector("deflate_bomb", _qr_binary(b"\x00" * 64, b"{" * 200_000), "malformed"),
