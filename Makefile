@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export SOCPASS_HOME ?= $(CURDIR)/var
 
-.PHONY: install run test bench fuzz clean
+.PHONY: install run test bench fuzz load clean
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ test: install
 
 bench: install
 	$(PY) -m bench
+
+# The load tests at full size (make test runs them small): the verifier under 64 connections for
+# 60 s; two gunicorn issuer workers issuing 10,000 credentials on PostgreSQL while revoking.
+load: install
+	SOCPASS_LOAD_SECONDS=60 SOCPASS_LOAD_ISSUES=10000 $(PY) -m pytest -q tests/load tests/issuer/test_gunicorn.py
 
 # Coverage-guided fuzzing with atheris, FUZZ_SECONDS per target, seeded from the shared vectors.
 # Crashes are written to var/fuzz/ as crash-*; the corpus grows there between runs.

@@ -1,7 +1,8 @@
 """The verifier under 64 concurrent connections (gunicorn, 2 workers, wrk on loopback): zero 5xx
 and no error for the whole run, and the workers' memory flat.
 
-SOCPASS_LOAD_SECONDS sets the duration (60 by default, as the issue asks)."""
+`make load` (run by CI after `make test`) holds it for 60 s; `make test` runs a 15 s smoke
+(SOCPASS_LOAD_SECONDS sets the duration)."""
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ from tests.vectors.build import publish, vectors
 from verifier import sync
 
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = int(os.environ.get("SOCPASS_LOAD_SECONDS", "60"))
+SECONDS = int(os.environ.get("SOCPASS_LOAD_SECONDS", "15"))
 
 
 def test_verifier_64_connections_no_5xx_memory_flat(tmp_path):
