@@ -76,12 +76,7 @@ class StatusAllocator:
         placed: list[tuple[str, str, int, int]] = []
         list_id = session.info.get(_CURRENT_LIST)
         while count > 0:
-            if list_id is None:
-                latest = self._latest(session)
-                if latest is None:
-                    self._open_list(session, 1, now)
-                    continue
-                list_id = latest.id
+            list_id = list_id or self._newest_id(session, now)
             found = session.execute(
                 select(StatusListRow.uri, StatusListRow.size, StatusListRow.allocated, StatusListRow.seq)
                 .where(StatusListRow.id == list_id).with_for_update()).first()
@@ -96,9 +91,7 @@ class StatusAllocator:
                 count -= take
                 if count == 0:
                     break
-            latest = self._latest(session)
-            if latest is not None and latest.id == list_id:  # ours is the newest and it is full: open the next
-                self._open_list(session, latest.seq + 1, now)
+            self._full(session, list_id, now)
             list_id = None
         return placed
 
@@ -141,12 +134,7 @@ class StatusAllocator:
         """
         list_id = session.info.get(_CURRENT_LIST)
         while True:
-            if list_id is None:
-                latest = self._latest(session)
-                if latest is None:
-                    self._open_list(session, 1, now)
-                    continue
-                list_id = latest.id
+            list_id = list_id or self._newest_id(session, now)
             reserved = session.execute(
                 update(StatusListRow)
                 .where(StatusListRow.id == list_id,
@@ -159,11 +147,23 @@ class StatusAllocator:
                 row = session.get(StatusListRow, list_id)
                 assert row is not None
                 return row
+            self._full(session, list_id, now)
+            list_id = None
+
+    def _newest_id(self, session: Session, now: datetime) -> str:
+        """The newest list, opening list 1 when there is none."""
+        latest = self._latest(session)
+        if latest is None:
+            self._open_list(session, 1, now)
             latest = self._latest(session)
             assert latest is not None
-            if latest.id == list_id:  # ours is the newest and it is full: open the next
-                self._open_list(session, latest.seq + 1, now)
-            list_id = None
+        return latest.id
+
+    def _full(self, session: Session, list_id: str, now: datetime) -> None:
+        """`list_id` has no room left: if it is the newest, open the next one."""
+        latest = self._latest(session)
+        if latest is not None and latest.id == list_id:
+            self._open_list(session, latest.seq + 1, now)
 
     @staticmethod
     def _latest(session: Session) -> StatusListRow | None:
