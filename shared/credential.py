@@ -34,11 +34,12 @@ CATEGORIES: dict[str, dict[str, str]] = {
 
 MAX_NAME_PART = 64
 _REGION = re.compile(r"[0-9]{2,3}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NAME_PUNCT = frozenset(" -'.’")
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass costs ~4x as much to build and a scan builds eight of these
+# (docs/benchmarks.md, figure 1). Treated as immutable all the same.
+@dataclass(slots=True)
 class Holder:
     family_name: str
     given_name: str
@@ -57,13 +58,13 @@ class Holder:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StatusRef:
     idx: int
     uri: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Credential:
     type: str
     holder: Holder
@@ -112,9 +113,8 @@ class Credential:
         if ctype not in TYPES:
             raise ValueError(f"unknown type {ctype!r}")
         h = c["h"]
-        holder = Holder(family_name=_name(h["f"]), given_name=_name(h["g"]),
-                        patronymic=_name(h["p"]) if "p" in h else None,
-                        birth_date=_iso_date(h["b"]))
+        holder = Holder(_name(h["f"]), _name(h["g"]), _name(h["p"]) if "p" in h else None,
+                        _iso_date(h["b"]))
         st = c["status"]["status_list"]
         idx, uri = st["idx"], st["uri"]
         if type(idx) is not int or idx < 0 or not isinstance(uri, str) or not uri:
@@ -136,9 +136,9 @@ class Credential:
             raise ValueError("bad jti")
         if type(c["exp"]) is not int or type(c["iat"]) is not int:
             raise ValueError("bad times")
-        return cls(type=ctype, holder=holder, region=region, issuer=c["iss"], issued_at=c["iat"],
-                   expires_at=c["exp"], jti=jti, status=StatusRef(idx, uri), children=children,
-                   category=category, not_before=c.get("nbf"))
+        # Positional: keywords cost a third of this function (a scan builds one per QR code).
+        return cls(ctype, holder, region, c["iss"], c["iat"], c["exp"], jti, StatusRef(idx, uri),
+                   children, category, c.get("nbf"))
 
     def type_label(self, lang: str = "ru") -> str:
         label = TYPES[self.type][lang]
@@ -161,10 +161,16 @@ class Credential:
 
 
 def _iso_date(value: Any) -> str:
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
+    # Parsed and spelled back: only the one YYYY-MM-DD spelling of a real date round-trips
+    # (3.11's fromisoformat also takes 19880412 and other digits than ASCII).
+    if not isinstance(value, str) or len(value) != 10:
         raise ValueError("date must be YYYY-MM-DD")
-    date.fromisoformat(value)
-    return value
+    try:
+        if date.fromisoformat(value).isoformat() == value:
+            return value
+    except ValueError:
+        pass
+    raise ValueError("date must be YYYY-MM-DD")
 
 
 _NAME_PUNCT_DELETE = str.maketrans("", "", "".join(_NAME_PUNCT))
@@ -173,9 +179,9 @@ _NAME_PUNCT_DELETE = str.maketrans("", "", "".join(_NAME_PUNCT))
 def _name(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("name must be a string")
-    # Fast path for the common case, all in C: letters (after removing allowed punctuation),
-    # NFC, no doubled or edge spaces. Anything else is judged character by character.
-    if (0 < len(value) <= MAX_NAME_PART and value.translate(_NAME_PUNCT_DELETE).isalpha()
+    # Fast path for the common case, all in C: letters (first as they are, which most names
+    # are: translate() goes through a dict per character), NFC, no doubled or edge spaces. Anything else is judged character by character.
+    if (0 < len(value) <= MAX_NAME_PART and (value.isalpha() or value.translate(_NAME_PUNCT_DELETE).isalpha())
             and "  " not in value and value[0] != " " and value[-1] != " "
             and unicodedata.is_normalized("NFC", value)):
         return value

@@ -27,7 +27,6 @@ from shared.token import parse as parse_token
 VERSION = 1
 MAX_QR_DIGITS = 2400  # version 40-L numeric holds 7089; ours are ~500. Checked before int().
 MAX_INFLATED = 4096   # a credential's header and payload are ~300 bytes; caps a DEFLATE bomb
-_DIGITS = re.compile(r"[1-9][0-9]*")
 # An empty signature part is let through so that "alg": "none" gets its own code, not malformed.
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
@@ -91,11 +90,19 @@ def _decode_parts(text: str) -> str | tuple[bytes, bytes, bytes]:
     if len(text) > MAX_QR_DIGITS + 64:
         raise _malformed("QR text too long")
     text = text.strip()
-    if _COMPACT.fullmatch(text):
-        return text
-    if not _DIGITS.fullmatch(text) or len(text) > MAX_QR_DIGITS:
+    # Digits first (the common case), checked by int() itself: isascii() keeps out other
+    # scripts' digits, and the first character and "_" out the signs, spaces and separators
+    # int() would also take. One spelling: no leading zero.
+    if not (text.isascii() and "1" <= text[:1] <= "9" and "_" not in text):
+        if _COMPACT.fullmatch(text):
+            return text
         raise _malformed("not a socpass QR code")
-    number = int(text)
+    if len(text) > MAX_QR_DIGITS:
+        raise _malformed("not a socpass QR code")
+    try:
+        number = int(text)
+    except ValueError:
+        raise _malformed("not a socpass QR code") from None
     binary = number.to_bytes((number.bit_length() + 7) // 8, "big")
     if len(binary) < 3 or binary[0] != VERSION:
         raise _malformed("unknown QR format version")

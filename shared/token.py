@@ -10,10 +10,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
-from shared.b64 import b64url_decode, b64url_encode
+from shared.b64 import b64url_decode, b64url_encode, b64url_encode_bytes
 from shared.codes import Code
 from shared.errors import TokenError
 from shared.jsonstrict import JSONFormatError, dumps_canonical, loads_strict
@@ -32,9 +35,14 @@ _KID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 _SIGNERS = {"ES256": ECAlgorithm(ECAlgorithm.SHA256), "EdDSA": OKPAlgorithm()}
+# Verification calls `cryptography` directly with one prebuilt ECDSA-SHA256 object: PyJWT's
+# wrapper re-splits the signature and builds two objects per call, ~10% of a whole verification.
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass costs ~4x as much to build and a scan builds eight of these
+# (docs/benchmarks.md, figure 1). Treated as immutable all the same.
+@dataclass(slots=True)
 class ParsedToken:
     """A token split and decoded, NOT verified."""
 
@@ -48,7 +56,7 @@ class ParsedToken:
         return self.claims["iss"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class VerifiedToken:
     header: dict[str, Any]
     claims: dict[str, Any]
@@ -105,12 +113,40 @@ def parse(token: str | bytes, *, max_length: int = MAX_TOKEN_LENGTH) -> ParsedTo
 
 def parse_parts(header_bytes: bytes, payload_bytes: bytes, signature: bytes, *,
                 signing_input: bytes | None = None) -> ParsedToken:
+    header = _parse_header(header_bytes)
     try:
-        header = loads_strict(header_bytes)
         claims = loads_strict(payload_bytes)
     except JSONFormatError as err:
         raise _malformed(str(err)) from err
-    if not isinstance(header, dict) or not isinstance(claims, dict):
+    if not isinstance(claims, dict):
+        raise _malformed("header and payload must be JSON objects")
+    if not isinstance(claims.get("iss"), str) or not claims["iss"]:
+        raise _malformed("claim 'iss' missing")
+    for name in ("iat", "nbf", "exp"):
+        if name in claims:
+            value = claims[name]
+            if type(value) is not int or not 0 <= value < 2**53:
+                raise _malformed(f"claim {name!r} must be a whole NumericDate")
+    if signing_input is None:
+        signing_input = b64url_encode_bytes(header_bytes) + b"." + b64url_encode_bytes(payload_bytes)
+    return ParsedToken(header=header, claims=claims, signing_input=signing_input, signature=signature)
+
+
+# Headers that passed the checks below, by their exact bytes: an issuer has one per key, so a
+# queue of scans parses the same few again and again. Bounded, so hostile input cannot grow it.
+_HEADERS_SEEN: dict[bytes, dict[str, Any]] = {}
+_HEADERS_SEEN_MAX = 256
+
+
+def _parse_header(header_bytes: bytes) -> dict[str, Any]:
+    seen = _HEADERS_SEEN.get(header_bytes)
+    if seen is not None:
+        return seen.copy()  # a copy: a caller changing its header cannot change the next one's
+    try:
+        header = loads_strict(header_bytes)
+    except JSONFormatError as err:
+        raise _malformed(str(err)) from err
+    if not isinstance(header, dict):
         raise _malformed("header and payload must be JSON objects")
     extra = set(header) - _ALLOWED_HEADER
     if extra:
@@ -120,16 +156,9 @@ def parse_parts(header_bytes: bytes, payload_bytes: bytes, signature: bytes, *,
             raise _malformed(f"header member {member!r} missing or not a string")
     if not _KID.fullmatch(header["kid"]):
         raise _malformed("kid has forbidden characters")
-    if not isinstance(claims.get("iss"), str) or not claims["iss"]:
-        raise _malformed("claim 'iss' missing")
-    for name in ("iat", "nbf", "exp"):
-        if name in claims:
-            value = claims[name]
-            if type(value) is not int or not 0 <= value < 2**53:
-                raise _malformed(f"claim {name!r} must be a whole NumericDate")
-    if signing_input is None:
-        signing_input = (b64url_encode(header_bytes) + "." + b64url_encode(payload_bytes)).encode("ascii")
-    return ParsedToken(header=header, claims=claims, signing_input=signing_input, signature=signature)
+    if len(_HEADERS_SEEN) < _HEADERS_SEEN_MAX:
+        _HEADERS_SEEN[header_bytes] = header.copy()
+    return header
 
 
 def verify(token: str | ParsedToken, resolver: KeyResolver, *, typ: str) -> VerifiedToken:
@@ -157,14 +186,25 @@ def verify(token: str | ParsedToken, resolver: KeyResolver, *, typ: str) -> Veri
 def _signature_ok(alg: str, vk: VerificationKey, signing_input: bytes, signature: bytes) -> bool:
     if len(signature) != 64:
         return False
-    if alg == "ES256":
-        if not isinstance(vk.key, ec.EllipticCurvePublicKey):
+    key = vk.key
+    try:
+        if alg == "ES256":
+            if not isinstance(key, ec.EllipticCurvePublicKey):
+                return False
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            # Range checks refuse the "psychic" (0, 0) signature; high S is the second spelling.
+            if not (0 < r < _P256_ORDER and 0 < s <= _P256_ORDER // 2):
+                return False
+            key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
+        elif alg == "EdDSA":
+            if not isinstance(key, ed25519.Ed25519PublicKey):
+                return False
+            key.verify(signature, signing_input)
+        else:
             return False
-        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-        # Range checks refuse the "psychic" (0, 0) signature; high S is the second spelling.
-        if not (0 < r < _P256_ORDER and 0 < s <= _P256_ORDER // 2):
-            return False
-    return bool(_SIGNERS[alg].verify(signing_input, vk.key, signature))
+    except InvalidSignature:
+        return False
+    return True
 
 
 def check_times(claims: dict[str, Any], now: int, leeway: int) -> None:

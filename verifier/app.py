@@ -8,8 +8,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+try:
+    import orjson
+except ImportError:  # the stdlib's writer does the same, slower
+    orjson = None  # type: ignore[assignment]
 
 from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
 
 from verifier import views
 from verifier.cache import CacheHolder
@@ -37,6 +44,38 @@ SECURITY_HEADERS = {
 }
 
 
+# Dates, dataclasses and str subclasses go to Flask's writer, which spells them its own way.
+_ORJSON_STRICT = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                  | orjson.OPT_PASSTHROUGH_SUBCLASS) if orjson is not None else 0
+
+
+class FastJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with orjson doing the writing: a verdict's JSON in a fifth of the time.
+    The stdlib's writer stays for what orjson does not take (other types, indent, sorting)."""
+
+    sort_keys = False
+    ensure_ascii = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if orjson is not None and not kwargs:
+            try:
+                return orjson.dumps(obj, option=_ORJSON_STRICT).decode("utf-8")
+            except TypeError:
+                pass
+        return super().dumps(obj, **kwargs)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        if orjson is not None and not self._app.debug:
+            try:
+                body = orjson.dumps(obj, option=_ORJSON_STRICT | orjson.OPT_APPEND_NEWLINE)
+            except TypeError:
+                pass
+            else:
+                return self._app.response_class(body, mimetype=self.mimetype)
+        return super().response(*args, **kwargs)
+
+
 @dataclass
 class Services:
     """What the views need, built once per app."""
@@ -49,9 +88,17 @@ class Services:
     # Keys the "same code still in front of the camera" digest; new at each start, never stored.
     _seen_key: bytes = field(default_factory=lambda: os.urandom(32))
 
+    _verifier: Verifier | None = None
+
     def verifier(self) -> Verifier:
-        # The holder reloads cache.json when a sync from the CLI replaced it.
-        return Verifier(self.caches.current(), self.settings, self.policy, scanlog=self.scanlog)
+        # The holder reloads cache.json when a sync from the CLI replaced it; one Verifier per
+        # cache, so what it works out once (freshness, visitors' rules) is not redone per scan.
+        cache = self.caches.current()
+        verifier = self._verifier
+        if verifier is None or verifier.cache is not cache:
+            verifier = self._verifier = Verifier(cache, self.settings, self.policy,
+                                                 scanlog=self.scanlog)
+        return verifier
 
     def now(self) -> int:
         return int(self.clock())
@@ -77,12 +124,12 @@ def create_app(settings: Settings | None = None, *,
     # Load at start, so a refused cache is logged right away and an unknown profile refused.
     policy = load_policy(settings.venue_profile, settings.venue_policy, caches.current())
     scanlog = ScanLog(settings.cache_dir, timezone=settings.timezone,
-                      window=settings.recent_window, keep_days=settings.scanlog_days)
+                      window=settings.recent_window, keep_days=settings.scanlog_days,
+                      flush_every=settings.scanlog_flush_ms / 1000)
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     # Werkzeug answers 413 before reading a body larger than this (views make it JSON).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json = FastJSONProvider(app)
     services = Services(settings, policy, caches, clock, scanlog)
     app.extensions["socpass_verifier"] = services
     app.after_request(_security_headers)

@@ -133,6 +133,10 @@ SETTINGS: tuple[Setting, ...] = (
             "reject (not_entitled with recently_used), e.g. for transport"),
     Setting("SOCPASS_SCANLOG_DAYS", "scanlog_days", "400", _positive_int,
             "days the scan log (no personal data: time, code, type, category) is kept"),
+    Setting("SOCPASS_SCANLOG_FLUSH_MS", "scanlog_flush_ms", "50", _seconds,
+            "the scanner server writes its scan log behind, every this many milliseconds (one "
+            "commit for many scans; a crash loses at most this much of the log); 0: each scan "
+            "is written before it answers"),
 )
 
 
@@ -157,6 +161,7 @@ class Settings:
     recent_window: int
     recent_policy: str
     scanlog_days: int
+    scanlog_flush_ms: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -9,14 +9,28 @@ The hash is HMAC-SHA256(day salt, iss NUL jti), the day salt HMAC-SHA256(device 
 the device secret 32 random bytes in `scanlog.secret` (0600) made on first use. So a hash links
 scans of one credential on one day at this device only, and nobody without the device's secret
 can test a known credential against the log. A hash is needed only while the recent-use window
-lasts: older rows lose it (set to NULL) and keep just what the statistics count.
+lasts: older rows lose it (set to NULL, within HOUSEKEEPING_EVERY seconds of the window's end)
+and keep just what the statistics count.
+
+Several processes (gunicorn workers, the CLI) share the file. Each check-and-record holds an
+exclusive `flock` on `scanlog.lock` around its short transaction: a waiting worker is woken the
+moment the lock is free, where SQLite's own busy handler would sleep a millisecond or more.
+
+A server writes behind (`flush_every` > 0, SOCPASS_SCANLOG_FLUSH_MS): a scan looks for a previous
+use in the file and in this process's rows not yet written, queues its row, and answers; a thread
+writes the queue in one transaction every `flush_every` seconds. One commit for many scans keeps
+the log off a queue's critical path (docs/benchmarks.md, figure 2). What it costs: a crash loses
+the last `flush_every` of rows, and a second use of one credential at *another* worker process
+of the same device within that time is not seen as one. The CLI writes each scan before answering.
 
 A camera frame without a QR code (`no_qr`) is not a verdict and is not logged.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
-import hashlib
+import fcntl
+import logging
 import hmac
 import os
 import sqlite3
@@ -32,8 +46,19 @@ from shared.errors import SocpassError
 
 LOG_FILE = "scanlog.sqlite3"
 SECRET_FILE = "scanlog.secret"
+LOCK_FILE = "scanlog.lock"
+# Rows kept for a retry when the file cannot be written (disk full): beyond, the oldest go.
+MAX_QUEUED = 10_000
+
+log = logging.getLogger("socpass.verifier")
+
+_INSERT = ("INSERT INTO scans (at, day, verdict, code, warnings, type, category, persons, profile, "
+           "via, credential_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 SECRET_BYTES = 32
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Forgetting hashes and deleting old rows runs at most this often per process (by scan time):
+# run on every scan it was the largest cost of a scan (docs/benchmarks.md, figure 2).
+HOUSEKEEPING_EVERY = 30
 BUSY_TIMEOUT = 10.0  # seconds; the CLI and the server may write at the same moment
 
 _SCHEMA = """
@@ -55,6 +80,7 @@ CREATE INDEX IF NOT EXISTS scans_day ON scans (day);
 CREATE INDEX IF NOT EXISTS scans_at ON scans (at);
 CREATE INDEX IF NOT EXISTS scans_hash ON scans (credential_hash, at)
     WHERE credential_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS scans_hashed_at ON scans (at) WHERE credential_hash IS NOT NULL;
 """
 
 
@@ -90,18 +116,32 @@ def _create_private(path: Path, content: bytes | None) -> None:
 
 
 class ScanLog:
-    def __init__(self, directory: Path | str, *, timezone: str, window: int, keep_days: int) -> None:
+    def __init__(self, directory: Path | str, *, timezone: str, window: int, keep_days: int,
+                 flush_every: float = 0.0) -> None:
         self.directory = Path(directory)
+        self.flush_every = flush_every  # seconds; 0: each row written before the scan answers
         self.path = self.directory / LOG_FILE
         self.tz = ZoneInfo(timezone)
         self.window = window
         self.keep_days = keep_days
         self._secret: bytes | None = None
+        self._salts: dict[str, bytes] = {}  # day -> salt, for the days a scan now touches
+        self._last_hash: tuple[tuple[str, str, str], str] | None = None
         self._lock = threading.Lock()  # one check-and-record at a time in this process
         # One connection kept open per process (under the lock): opening and closing one per
         # scan made SQLite checkpoint the WAL on every close, a few ms each.
         self._conn: sqlite3.Connection | None = None
         self._conn_pid: int | None = None
+        self._lock_fd: int | None = None
+        self._housekept_at: int | None = None  # scan time of this process's last housekeeping
+        # Writing behind (flush_every > 0), all per process and reset after a fork:
+        self._queue: list[tuple[Any, ...]] = []  # rows not yet written
+        self._pending: dict[str, int] = {}  # credential hash -> latest accepted `at` among them
+        self._wake = threading.Event()
+        self._flush_lock = threading.Lock()  # one writer of the queue at a time
+        self._writer: sqlite3.Connection | None = None
+        self._writer_lock_fd: int | None = None
+        self._batch_pid: int | None = None
 
     # --- days and hashes -------------------------------------------------------------------------
     def day_of(self, at: int) -> str:
@@ -131,12 +171,25 @@ class ScanLog:
         return self._secret
 
     def day_salt(self, day: str) -> bytes:
-        return hmac.new(self._device_secret(), b"socpass-scanlog-day:" + day.encode(),
-                        hashlib.sha256).digest()
+        salts = self._salts
+        salt = salts.get(day)
+        if salt is None:
+            salt = hmac.digest(self._device_secret(), b"socpass-scanlog-day:" + day.encode(),
+                               "sha256")
+            if len(salts) >= 4:  # today, yesterday, and a day either side across midnight
+                salts.clear()
+            salts[day] = salt
+        return salt
 
     def credential_hash(self, iss: str, jti: str, day: str) -> str:
+        key = (iss, jti, day)
+        last = self._last_hash
+        if last is not None and last[0] == key:  # looked up, then recorded: one HMAC
+            return last[1]
         message = iss.encode("utf-8") + b"\0" + jti.encode("utf-8")
-        return hmac.new(self.day_salt(day), message, hashlib.sha256).hexdigest()[:32]
+        digest = hmac.digest(self.day_salt(day), message, "sha256").hex()[:32]
+        self._last_hash = (key, digest)
+        return digest
 
     def _days_between(self, first: int, last: int) -> list[str]:
         start, end = date.fromisoformat(self.day_of(first)), date.fromisoformat(self.day_of(last))
@@ -169,12 +222,25 @@ class ScanLog:
 
     @contextlib.contextmanager
     def session(self) -> Iterator["Session"]:
-        """One transaction that may look for a previous use and then record (atomically)."""
+        """One transaction that may look for a previous use and then record (atomically); when
+        writing behind, a look-up and a queued row under this process's lock."""
+        if self.flush_every > 0:
+            with self._lock:
+                self._start_batching()
+                try:
+                    yield QueuedSession(self, self._conn)
+                except sqlite3.Error as err:
+                    self._drop_connection()
+                    raise ScanLogError(f"{self.path}: {err}") from err
+            return
         with self._lock:
             if self._conn is None or self._conn_pid != os.getpid() or not self.path.exists():
+                self._drop_connection()
                 self._conn = self._connect_shared()
+                self._lock_fd = self._open_lock()
                 self._conn_pid = os.getpid()
-            conn = self._conn
+            conn, lock_fd = self._conn, self._lock_fd
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield Session(self, conn)
@@ -188,6 +254,107 @@ class ScanLog:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 raise
+            finally:
+                fcntl.flock(lock_fd, fcntl.LOCK_UN)
+
+    # --- writing behind --------------------------------------------------------------------------
+    def _start_batching(self) -> None:
+        """Per process (under self._lock): the reading connection, the queue, the writer thread."""
+        pid = os.getpid()
+        if self._batch_pid != pid:  # first use, or a forked worker: nothing of the parent's
+            self._conn, self._lock_fd, self._writer = None, None, None
+            self._queue, self._pending = [], {}
+            self._wake = threading.Event()
+            self._flush_lock = threading.Lock()
+            self._batch_pid = pid
+            threading.Thread(target=self._write_behind, name="scanlog-writer", daemon=True).start()
+            atexit.register(self._flush_at_exit)
+        if self._conn is None or not self.path.exists():
+            self._drop_connection()
+            self._conn = self._connect_shared()
+
+    def _write_behind(self) -> None:
+        while True:
+            self._wake.wait(self.flush_every)
+            self._wake.clear()
+            try:
+                self.flush()
+            except ScanLogError as err:
+                log.error("scan log not written, kept for a retry: %s", err.description)
+            except Exception as err:  # the writer thread must outlive any one bad batch
+                log.error("scan log writer: unexpected %s", type(err).__name__)
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self.flush()
+        except ScanLogError as err:
+            log.error("scan log: rows lost at exit: %s", err.description)
+
+    def flush(self) -> None:
+        """Write the rows queued in this process (statistics read after this see them)."""
+        if self._batch_pid != os.getpid():
+            return
+        with self._flush_lock:
+            with self._lock:
+                batch, self._queue = self._queue, []
+            if not batch:
+                return
+            try:
+                self._write(batch)
+            except (OSError, sqlite3.Error) as err:
+                with self._lock:
+                    self._queue[:0] = batch
+                    del self._queue[:-MAX_QUEUED]
+                self._close_writer()
+                raise ScanLogError(f"{self.path}: {err}") from err
+            with self._lock:
+                for row in batch:
+                    digest, at = row[10], row[0]
+                    if digest is not None and self._pending.get(digest) == at:
+                        del self._pending[digest]
+
+    def _write(self, batch: list[tuple[Any, ...]]) -> None:
+        if self._writer is None or not self.path.exists():
+            self._close_writer()
+            self._writer = self._connect_shared()
+            self._writer_lock_fd = self._open_lock()
+        conn, lock_fd = self._writer, self._writer_lock_fd
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(_INSERT, batch)
+                latest = max(row[0] for row in batch)
+                if self._housekeeping_due(latest):
+                    _housekeep(self, conn, latest)
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.close()
+            with contextlib.suppress(OSError):
+                os.close(self._writer_lock_fd)
+        self._writer = None
+
+    def _open_lock(self) -> int:
+        try:
+            return os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as err:
+            raise ScanLogError(f"{self.directory / LOCK_FILE}: {err}") from err
+
+    def _housekeeping_due(self, at: int) -> bool:
+        last = self._housekept_at
+        if last is None or at < last or at - last >= HOUSEKEEPING_EVERY:
+            self._housekept_at = at
+            return True
+        return False
 
     def _connect_shared(self) -> sqlite3.Connection:
         conn = self._connect()
@@ -205,8 +372,13 @@ class ScanLog:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
         self._conn = None
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+        self._lock_fd = None
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        self.flush()
         if not self.path.exists():
             return []
         conn = self._connect()
@@ -279,21 +451,57 @@ class Session:
         row = self.conn.execute(
             f"SELECT MAX(at) FROM scans WHERE credential_hash IN ({marks}) AND at >= ? "
             "AND at <= ? AND verdict = 'accept'", (*hashes, since, now)).fetchone()
-        return row[0] if row and row[0] is not None else None
+        found = row[0] if row and row[0] is not None else None
+        return self._latest_not_written(hashes, since, now, found)
+
+    def _latest_not_written(self, hashes: list[str], since: int, now: int,
+                            found: int | None) -> int | None:
+        return found
 
     def record(self, entry: Entry, credential: tuple[str, str] | None) -> None:
         """Add one verdict; `credential` is (iss, jti) when its signature verified."""
-        day = self.log.day_of(entry.at)
-        digest = None
-        if credential is not None and self.log.window > 0:
-            digest = self.log.credential_hash(credential[0], credential[1], day)
-        self.conn.execute(
-            "INSERT INTO scans (at, day, verdict, code, warnings, type, category, persons, "
-            "profile, via, credential_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry.at, day, entry.verdict, entry.code, ",".join(entry.warnings), entry.type,
-             entry.category, entry.persons, entry.profile, entry.via, digest))
-        # Forget what is no longer needed: hashes past the window, rows past the retention.
-        self.conn.execute("UPDATE scans SET credential_hash = NULL WHERE credential_hash IS NOT "
-                          "NULL AND at < ?", (entry.at - max(self.log.window, 0) - 60,))
-        oldest = (date.fromisoformat(day) - timedelta(days=self.log.keep_days)).isoformat()
-        self.conn.execute("DELETE FROM scans WHERE day < ?", (oldest,))
+        row = _row(self.log, entry, credential)
+        self.conn.execute(_INSERT, row)
+        if self.log._housekeeping_due(entry.at):
+            _housekeep(self.log, self.conn, entry.at)
+
+
+class QueuedSession(Session):
+    """The scan log when writing behind: the file and this process's queue, under its lock."""
+
+    def _latest_not_written(self, hashes: list[str], since: int, now: int,
+                            found: int | None) -> int | None:
+        pending = self.log._pending
+        for digest in hashes:
+            at = pending.get(digest)
+            if at is not None and since <= at <= now and (found is None or at > found):
+                found = at
+        return found
+
+    def record(self, entry: Entry, credential: tuple[str, str] | None) -> None:
+        row = _row(self.log, entry, credential)
+        log_ = self.log
+        log_._queue.append(row)
+        digest = row[10]
+        if digest is not None and entry.verdict == "accept":
+            if entry.at >= log_._pending.get(digest, entry.at):
+                log_._pending[digest] = entry.at
+        if len(log_._queue) >= 256:
+            log_._wake.set()
+
+
+def _row(log: ScanLog, entry: Entry, credential: tuple[str, str] | None) -> tuple[Any, ...]:
+    day = log.day_of(entry.at)
+    digest = None
+    if credential is not None and log.window > 0:
+        digest = log.credential_hash(credential[0], credential[1], day)
+    return (entry.at, day, entry.verdict, entry.code, ",".join(entry.warnings), entry.type,
+            entry.category, entry.persons, entry.profile, entry.via, digest)
+
+
+def _housekeep(log: ScanLog, conn: sqlite3.Connection, at: int) -> None:
+    """Forget what is no longer needed: hashes past the window, rows past the retention."""
+    conn.execute("UPDATE scans SET credential_hash = NULL WHERE credential_hash IS NOT NULL "
+                 "AND at < ?", (at - max(log.window, 0) - 60,))
+    oldest = (date.fromisoformat(log.day_of(at)) - timedelta(days=log.keep_days)).isoformat()
+    conn.execute("DELETE FROM scans WHERE day < ?", (oldest,))

@@ -11,7 +11,9 @@ merely expired. Every verdict is written to the scan log when one is given (neve
 """
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -83,18 +85,40 @@ class ScannerUnavailable(SocpassError):
     code = "scanner_unavailable"
 
 
-@dataclass(frozen=True)
+class Shown:
+    """The verified credential as the clerk sees it, built when first asked for: the decision
+    does not need it, and a caller that only wants the verdict should not pay for it."""
+
+    __slots__ = ("_credential", "_build", "_dict")
+
+    def __init__(self, credential: Credential, build: Callable[[Credential], dict[str, Any]]) -> None:
+        self._credential, self._build, self._dict = credential, build, None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self._dict is None:
+            self._dict = self._build(self._credential)
+        return self._dict
+
+
+# Not frozen: a frozen dataclass costs ~4x as much to build and a scan builds eight of these
+# (docs/benchmarks.md, figure 1). Treated as immutable all the same.
+@dataclass(slots=True)
 class Result:
     verdict: str
     code: str
     checked_at: int
     warnings: tuple[str, ...] = ()
-    credential: dict[str, Any] | None = None  # only when the signature verified
+    shown: Shown | None = None  # only when the signature verified
     entitlement: dict[str, Any] | None = None
     message_ru: str | None = None  # replaces the code's standard message when set
     message_en: str | None = None
     # (warning, Russian, English) replacing a warning's standard message, e.g. with a time
     warning_texts: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def credential(self) -> dict[str, Any] | None:
+        """What the venue sees of the credential (holder, type, validity, issuer)."""
+        return self.shown.as_dict() if self.shown is not None else None
 
     @property
     def accepted(self) -> bool:
@@ -126,6 +150,7 @@ def where_raised(err: BaseException) -> str:
     return type(err).__name__ + where
 
 
+@functools.lru_cache(maxsize=4096)  # a day's credentials share a few dozen expiry times
 def valid_until(expires_at: int, tz_name: str | None) -> str | None:
     """The last day of validity: the date of exp - 1 s in the issuer's time zone (else UTC)."""
     tz: Any = timezone.utc
@@ -152,6 +177,7 @@ class Verifier:
         self.scanlog = scanlog
         self._visitors_for: Any = None
         self._visitors: dict[str, Profile] = {}
+        self._freshness_memo: tuple[Any, int, str] | None = None
 
     # --- decisions ------------------------------------------------------------------------------
     def verify_text(self, text: str, now: int | float, *, via: str = "text") -> Result:
@@ -164,6 +190,8 @@ class Verifier:
             log.error("unexpected %s while verifying; answered malformed", where_raised(err))
             result = Result(REJECT, Code.MALFORMED.value, now)
         result = self._log(result, credential, now, via)
+        if not log.isEnabledFor(logging.INFO):
+            return result
         # No personal data in logs: the outcome, the credential type and category only.
         log.info("verify code=%s verdict=%s type=%s category=%s warnings=%s", result.code,
                  result.verdict, credential.type if credential else "-",
@@ -217,10 +245,10 @@ class Verifier:
                               message_ru=CACHE_REFUSED_RU.format(why=self.cache.error),
                               message_en=CACHE_REFUSED_EN.format(why=self.cache.error)), None
             return Result(REJECT, err.verification_code.value, now), None
-        shown = self._public(credential)
+        shown = Shown(credential, self._public)
 
         def reject(code: Code, warnings: tuple[str, ...] = ()) -> tuple[Result, Credential]:
-            return Result(REJECT, code.value, now, warnings, credential=shown), credential
+            return Result(REJECT, code.value, now, warnings, shown=shown), credential
 
         newest = self.cache.newest_iat
         if newest is not None and now < newest - self.settings.clock_tolerance:
@@ -231,7 +259,7 @@ class Verifier:
             return reject(err.verification_code)
         if self.cache.trust_list_expired(now):
             # Federated mode: nothing the expired list vouches for is accepted (docs/federation.md).
-            return Result(REJECT, Code.STATUS_UNAVAILABLE.value, now, credential=shown,
+            return Result(REJECT, Code.STATUS_UNAVAILABLE.value, now, shown=shown,
                           message_ru=TRUST_LIST_STALE_RU, message_en=TRUST_LIST_STALE_EN), credential
         status_code, warnings = self._status(credential, now)
         if status_code is not None:
@@ -284,12 +312,21 @@ class Verifier:
             return Code.SUSPENDED, ()
         if entry.value != VALID:
             return Code.STATUS_UNAVAILABLE, ()
-        judged = freshness.judge(entry.status_list, now, self.settings.status_grace)
-        if judged.state == freshness.UNUSABLE:
+        state = self._freshness(entry.status_list, now)
+        if state == freshness.UNUSABLE:
             return Code.STATUS_UNAVAILABLE, ()
-        if judged.state == freshness.STALE:
+        if state == freshness.STALE:
             return None, (Warning_.STATUS_STALE.value,)
         return None, ()
+
+    def _freshness(self, slt: Any, now: int) -> str:
+        # A queue of scans asks about the same list in the same second: judge it once.
+        memo = self._freshness_memo
+        if memo is not None and memo[0] is slt and memo[1] == now:
+            return memo[2]
+        state = freshness.judge(slt, now, self.settings.status_grace).state
+        self._freshness_memo = (slt, now, state)
+        return state
 
     # --- the scan log and repeated use -----------------------------------------------------------
     def _log(self, result: Result, credential: Credential | None, now: int, via: str) -> Result:
@@ -324,7 +361,7 @@ class Verifier:
                  self.settings.recent_policy)
         if self.settings.recent_policy == "reject":
             return Result(REJECT, Code.NOT_ENTITLED.value, now, warnings,
-                          credential=result.credential,
+                          shown=result.shown,
                           message_ru=RECENT_REJECT_RU.format(ago=ru_ago, time=at),
                           message_en=RECENT_REJECT_EN.format(ago=en_ago, time=at),
                           warning_texts=(

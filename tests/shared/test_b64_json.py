@@ -37,3 +37,72 @@ def test_json_round_trip_keeps_cyrillic_short():
 def test_json_refuses(raw):
     with pytest.raises(JSONFormatError):
         loads_strict(raw)
+
+
+# --- two parsers, one meaning (shared/jsonstrict.py): the orjson fast path never decides
+# differently from the stdlib parser with its duplicate check --------------------------------
+
+def _stdlib(raw: bytes):
+    from shared import jsonstrict
+    saved, jsonstrict.orjson = jsonstrict.orjson, None
+    try:
+        return ("ok", jsonstrict.loads_strict(raw))
+    except JSONFormatError:
+        return ("refused", None)
+    finally:
+        jsonstrict.orjson = saved
+
+
+def _both(raw: bytes):
+    try:
+        fast = ("ok", loads_strict(raw))
+    except JSONFormatError:
+        fast = ("refused", None)
+    return fast, _stdlib(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a":1,"a":2}', b'{"a":1, "a" :2}', b'{"a" :1,"a":2}', b'{"a":1,"\\u0061":2}',
+    b'{"a":{"b":1,"b":1}}', b'[{"a":1},{"a":1,"a":1}]', b'{"x":"\\":","a":1,"a":2}',
+    b'{"a":"\\":"}', b'{"a":18446744073709551616}', b'{"a":1.0}', b'{"a":1e400}', b'{"a":-0}',
+    b'{"a":"\\ud800"}', b'{"a"\n:1,"a"\t:2}', b'{"a":1}', b'[]', b'"\\":"', b'{"a":[1,2,{"b":null}]}',
+    '{"f":"Иванова","f":"Петрова"}'.encode(), b'\xef\xbb\xbf{}', b'{"a":NaN}'])
+def test_fast_and_stdlib_parsers_agree(raw):
+    fast, slow = _both(raw)
+    assert fast == slow
+    if fast[0] == "ok":
+        assert type(fast[1]) is type(slow[1])
+
+
+_json_text = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
+    | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.lists(st.tuples(st.sampled_from(["a", "b", "\\u0061", '\\":', "ж"]), inner), max_size=4),
+    max_leaves=12)
+
+
+def _render(value, spaces) -> str:
+    import json as std
+    if isinstance(value, list) and value and all(isinstance(p, tuple) for p in value):
+        sep = spaces.draw(st.sampled_from(["", " ", "\n", "\t"]))
+        return "{" + ",".join(f'"{k}"{sep}:{_render(v, spaces)}' for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_render(v, spaces) for v in value) + "]"
+    return std.dumps(value, ensure_ascii=False)
+
+
+@given(_json_text, st.data())
+def test_fast_and_stdlib_parsers_agree_on_generated_json(value, data):
+    raw = _render(value, data).encode("utf-8")
+    fast, slow = _both(raw)
+    assert fast == slow
+
+
+def test_a_credential_payload_takes_the_fast_path():
+    from shared import jsonstrict
+    pytest.importorskip("orjson")
+    payload = dumps_canonical({"iss": "RU-27", "iat": 1, "h": {"f": "Иванова", "b": "1988-04-12"},
+                               "status": {"status_list": {"idx": 1, "uri": "https://x/1"}}})
+    assert jsonstrict._fast(payload) == loads_strict(payload)
+    assert jsonstrict._fast(b'{"a":1,"a":2}') is jsonstrict._SLOW

@@ -372,3 +372,30 @@ def test_status_levels(client, issuer, make_client, settings):
 def test_status_level_before_any_sync(make_client):
     body = make_client().get("/api/status").get_json()
     assert body["level"] == "error" and body["venue_name_en"] == "Museum"
+
+
+def test_json_writer_spells_what_orjson_does_not_take_like_flask(tmp_path):
+    """The orjson writer hands dates, dataclasses and big integers to Flask's own writer."""
+    import dataclasses as dc
+    from datetime import date
+
+    from flask import Flask
+    from flask.json.provider import DefaultJSONProvider
+
+    from verifier.app import FastJSONProvider
+
+    @dc.dataclass
+    class Point:
+        x: int
+
+    fast, plain = Flask("fast"), Flask("plain")
+    fast.json = FastJSONProvider(fast)
+    plain.json = DefaultJSONProvider(plain)
+    plain.json.sort_keys = False
+    plain.json.ensure_ascii = False
+    for obj in ({"d": date(2026, 11, 30)}, {"p": Point(1)}, {"n": 2**70}, {"имя": "Иванова", "k": [1, None]}):
+        with fast.app_context():
+            got = fast.json.response(obj).get_data()
+        with plain.app_context():
+            want = plain.json.response(obj).get_data()
+        assert got == want

@@ -237,3 +237,121 @@ def test_other_issuer_same_jti_is_another_credential(build, settings, make_log):
     assert v.verify_text(a.qr(jti="same-jti-000001"), NOW).warnings == ()
     assert v.verify_text(b.qr(jti="same-jti-000001"), NOW + 1).warnings == ()
     assert v.verify_text(a.qr(jti="same-jti-000001"), NOW + 2).warnings == ("recently_used",)
+
+
+# --- writing behind (the server's mode, SOCPASS_SCANLOG_FLUSH_MS) --------------------------------
+
+@pytest.fixture
+def behind(settings):
+    """A scan log that writes behind; a long interval, so only flush() or a full queue writes."""
+    def _make(flush_every: float = 3600.0) -> ScanLog:
+        return ScanLog(settings.cache_dir, timezone="UTC", window=600, keep_days=10,
+                       flush_every=flush_every)
+    return _make
+
+
+def test_behind_rows_are_written_by_flush_not_before(synced, settings, issuer, behind):
+    log = behind()
+    v = Verifier(synced, settings, scanlog=log)
+    assert v.verify_text(issuer.qr(), NOW).code == "valid"
+    assert v.verify_text("garbage", NOW).code == "malformed"
+    assert rows(settings) == []  # queued, not yet in the file
+    log.flush()
+    assert [r["code"] for r in rows(settings)] == ["valid", "malformed"]
+    log.flush()  # nothing queued: nothing written twice
+    assert len(rows(settings)) == 2
+
+
+def test_behind_the_writer_thread_writes_on_its_own(synced, settings, issuer, behind):
+    import time as _time
+    v = Verifier(synced, settings, scanlog=behind(0.02))
+    v.verify_text(issuer.qr(), NOW)
+    deadline = _time.monotonic() + 5
+    while not rows(settings) and _time.monotonic() < deadline:
+        _time.sleep(0.02)
+    assert [r["code"] for r in rows(settings)] == ["valid"]
+
+
+def test_behind_a_repeated_use_is_seen_before_it_is_written(synced, settings, issuer, behind):
+    v = Verifier(synced, settings, scanlog=behind())
+    text = issuer.qr()
+    assert v.verify_text(text, NOW).warnings == ()
+    assert v.verify_text(text, NOW + 5).warnings == ("recently_used",)
+    v.scanlog.flush()
+    # and after it is written, by another process's log (another worker of the same device)
+    other = Verifier(synced, settings, scanlog=behind())
+    assert other.verify_text(text, NOW + 10).warnings == ("recently_used",)
+
+
+def test_behind_concurrent_uses_are_seen_once(synced, settings, issuer, behind):
+    log = behind()
+    rejecting = dataclasses.replace(settings, recent_policy="reject")
+    text = issuer.qr()
+    results = []
+
+    def scan() -> None:
+        results.append(Verifier(synced, rejecting, scanlog=log).verify_text(text, NOW).verdict)
+
+    threads = [threading.Thread(target=scan) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["accept"] + ["reject"] * 5
+
+
+def test_behind_statistics_include_queued_rows(synced, settings, issuer, behind):
+    log = behind()
+    Verifier(synced, settings, scanlog=log).verify_text(issuer.qr(), NOW)
+    assert log.summary(log.day_of(NOW))["totals"]["accepted"] == 1
+
+
+def test_behind_a_failed_write_keeps_the_rows_for_a_retry(synced, settings, issuer, behind,
+                                                          monkeypatch):
+    from verifier.scanlog import ScanLogError
+    log = behind()
+    v = Verifier(synced, settings, scanlog=log)
+    v.verify_text(issuer.qr(), NOW)
+    real_write = ScanLog._write
+
+    def full_disk(self, batch):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(ScanLog, "_write", full_disk)
+    with pytest.raises(ScanLogError):
+        log.flush()
+    v.verify_text("garbage", NOW + 1)
+    monkeypatch.setattr(ScanLog, "_write", real_write)
+    log.flush()
+    assert [r["code"] for r in rows(settings)] == ["valid", "malformed"]
+
+
+def test_behind_a_forked_worker_does_not_write_its_parents_queue(synced, settings, issuer, behind):
+    log = behind()
+    v = Verifier(synced, settings, scanlog=log)
+    v.verify_text(issuer.qr(), NOW)  # queued in the parent
+    pid = os.fork()
+    if pid == 0:  # the child: its own queue, its own connection and writer thread
+        code = 1
+        try:
+            v.verify_text("garbage", NOW + 1)
+            log.flush()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert [r["code"] for r in rows(settings)] == ["malformed"]
+    log.flush()
+    assert sorted(r["code"] for r in rows(settings)) == ["malformed", "valid"]
+
+
+def test_behind_old_hashes_are_still_forgotten(synced, settings, issuer, behind):
+    log = behind()
+    v = Verifier(synced, settings, scanlog=log)
+    v.verify_text(issuer.qr(), NOW)
+    log.flush()
+    v.verify_text(issuer.qr(), NOW + 700)
+    log.flush()
+    first, second = rows(settings)
+    assert first["credential_hash"] is None and second["credential_hash"] is not None
