@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import inspect
+from pathlib import Path
 
 from bench import http_bench, import_bench, qr_decode, qr_size, scan_latency, statuslist_bench, sync_bench, verify_speed
 
@@ -15,13 +17,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("names", nargs="*", help=f"which benchmarks: {', '.join(BENCHES)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (used by the tests)")
+    parser.add_argument("--plots", type=Path, metavar="DIR",
+                        help="also draw the charts (SVG) where a curve says more than a table")
     args = parser.parse_args()
     unknown = set(args.names) - set(BENCHES)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     for name in args.names or BENCHES:
         print(f"== {name}")
-        BENCHES[name](quick=args.quick)
+        bench = BENCHES[name]
+        if args.plots is not None and "plots" in inspect.signature(bench).parameters:
+            args.plots.mkdir(parents=True, exist_ok=True)
+            bench(quick=args.quick, plots=args.plots)
+        else:
+            bench(quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[str, float]:
-    cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "--timeout", "5s"]
+    cmd = ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "--latency", "--timeout", "5s"]
     if script:
         cmd += ["-s", str(script)]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
@@ -46,7 +46,7 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[s
             "errors": errors + (int(non2xx.group(1)) if non2xx else 0)}
 
 
-def main(quick: bool = False) -> dict[str, float]:
+def main(quick: bool = False, plots: Path | None = None) -> dict[str, float]:
     if shutil.which("wrk") is None:
         print("wrk not installed (apt-get install wrk): skipped")
         return {}
@@ -74,7 +74,10 @@ def main(quick: bool = False) -> dict[str, float]:
             workers = wait_for_gunicorn(server, port, 2)
             seconds = 1 if quick else 10
             wrk(base + "/api/verify", 4, 1, script)  # warm-up
-            for conns in (16, 64):
+            curve: dict[str, list[float]] = {"/api/verify": [], "trivial endpoint": [],
+                                             "/api/verify p99 ms": []}
+            levels = (16, 64) if plots is None else (1, 4, 16, 64)
+            for conns in levels:
                 verify = wrk(base + "/api/verify", conns, seconds, script)
                 ping = wrk(base + "/bench/ping", conns, seconds, None)
                 ratio = verify["rps"] / ping["rps"]
@@ -84,6 +87,17 @@ def main(quick: bool = False) -> dict[str, float]:
                 results[f"ratio_{conns}"] = ratio
                 results[f"p99_{conns}"] = verify["p99"]
                 results[f"errors_{conns}"] = verify["errors"]
+                curve["/api/verify"].append(verify["rps"])
+                curve["trivial endpoint"].append(ping["rps"])
+                curve["/api/verify p99 ms"].append(verify["p99"])
+            if plots is not None:
+                from bench.svgplot import line_chart
+                line_chart(plots / "bench-http.svg", "Requests/s, gunicorn 2 workers (figure 2)",
+                           "wrk connections", "requests/s", list(levels),
+                           {k: v for k, v in curve.items() if not k.endswith("ms")})
+                line_chart(plots / "bench-http-p99.svg", "POST /api/verify p99 latency (figure 2)",
+                           "wrk connections", "ms", list(levels),
+                           {"/api/verify p99": curve["/api/verify p99 ms"]})
             soak = 3 if quick else 60
             before = [rss_mb(p) for p in workers]
             proc = subprocess.Popen(["wrk", "-t", "2", "-c", "64", "-d", f"{soak}s", "-s", str(script),

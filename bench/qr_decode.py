@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 from typing import Callable
 
 import cv2
@@ -112,7 +113,7 @@ DECODERS: dict[str, Callable[[bytes], str | None]] = {"socpass": _ours, "zxing-c
                                                       "opencv QRCodeDetector": _opencv}
 
 
-def main(quick: bool = False) -> dict[str, dict[str, float]]:
+def main(quick: bool = False, plots: Path | None = None) -> dict[str, dict[str, float]]:
     text, frames = corpus(2 if quick else 20)
     results: dict[str, dict[str, float]] = {}
     per_kind: dict[str, dict[str, int]] = {}
@@ -132,6 +133,11 @@ def main(quick: bool = False) -> dict[str, dict[str, float]]:
     n = len(frames) // len(KINDS)
     print("per degradation (successes of " + str(n) + "): " + "  ".join(
         f"{k}: " + "/".join(str(per_kind[d][k]) for d in DECODERS) for k in KINDS))
+    if plots is not None:
+        from bench.svgplot import bar_chart
+        bar_chart(plots / "bench-decode.svg", "QR decode success by degradation (figure 3)",
+                  "frames decoded, %", list(KINDS),
+                  {d: [100 * per_kind[d][k] / n for k in KINDS] for d in DECODERS}, y_max=100)
     ours, plain = results["socpass"]["success"], results["zxing-cpp plain"]["success"]
     print(f"socpass vs zxing-cpp alone: {ours:.1%} vs {plain:.1%} (target: >=); "
           f"median {results['socpass']['median_ms']:.1f} ms (target <= 10 ms)")

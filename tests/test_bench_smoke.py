@@ -6,10 +6,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_bench_quick_runs():
-    proc = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+def test_bench_quick_runs(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--plots", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    import shutil
+    import xml.etree.ElementTree as ET
+    charts = ["bench-decode.svg"] + (["bench-http.svg", "bench-http-p99.svg"]
+                                     if shutil.which("wrk") else [])
+    for chart in charts:
+        svg = ET.parse(tmp_path / chart).getroot()
+        assert svg.tag.endswith("svg") and len(list(svg)) > 10, chart
     for figure in ("ratio full/raw", "QR v", "socpass vs zxing-cpp", "Shannon bound", "sync 3 issuers",
                    "import 2,000 rows into sqlite"):
         assert figure in proc.stdout, figure
