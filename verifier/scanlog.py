@@ -239,23 +239,13 @@ class ScanLog:
                 self._conn = self._connect_shared()
                 self._lock_fd = self._open_lock()
                 self._conn_pid = os.getpid()
-            conn, lock_fd = self._conn, self._lock_fd
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            conn = self._conn
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield Session(self, conn)
-                conn.execute("COMMIT")
+                with _write_transaction(conn, self._lock_fd):
+                    yield Session(self, conn)
             except sqlite3.Error as err:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
                 self._drop_connection()
                 raise ScanLogError(f"{self.path}: {err}") from err
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
-            finally:
-                fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
     # --- writing behind --------------------------------------------------------------------------
     def _start_batching(self) -> None:
@@ -318,22 +308,12 @@ class ScanLog:
             self._close_writer()
             self._writer = self._connect_shared()
             self._writer_lock_fd = self._open_lock()
-        conn, lock_fd = self._writer, self._writer_lock_fd
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(_INSERT, batch)
-                latest = max(row[0] for row in batch)
-                if self._housekeeping_due(latest):
-                    _housekeep(self, conn, latest)
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
-        finally:
-            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        conn = self._writer
+        with _write_transaction(conn, self._writer_lock_fd):
+            conn.executemany(_INSERT, batch)
+            latest = max(row[0] for row in batch)
+            if self._housekeeping_due(latest):
+                _housekeep(self, conn, latest)
 
     def _close_writer(self) -> None:
         if self._writer is not None:
@@ -488,6 +468,24 @@ class QueuedSession(Session):
                 log_._pending[digest] = entry.at
         if len(log_._queue) >= 256:
             log_._wake.set()
+
+
+@contextlib.contextmanager
+def _write_transaction(conn: sqlite3.Connection, lock_fd: int | None) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error) under the cross-process flock."""
+    assert lock_fd is not None
+    fcntl.flock(lock_fd, fcntl.LOCK_EX)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
 
 def _row(log: ScanLog, entry: Entry, credential: tuple[str, str] | None) -> tuple[Any, ...]:

@@ -13,29 +13,28 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared import qrtext
-from shared.codes import Code, Warning_, message
+from shared.codes import Code, Warning_
 from shared.credential import CATEGORIES, Credential
 from shared.errors import AmbiguousQRCode, ImageError, NoQRCode, SocpassError, TokenError
 from shared.statuslist import REVOKED, SUSPENDED, VALID
-from shared.token import CREDENTIAL_TYP, check_times, parse, verify
+from shared.token import CREDENTIAL_TYP, check_times, verify
 from verifier import freshness
 from verifier.cache import TrustCache
 from verifier.config import Settings
 from shared.publication import PublicationError, parse_profiles
-from verifier.federated import federation_report
 from verifier.policy import FEDERAL, Profile, VenuePolicy, entitlement_for, load_policy
+from verifier.devicestatus import device_status
+from verifier.repeated import recently_used
+from verifier.result import ACCEPT, REJECT, Result, Shown
 from verifier.scanlog import Entry, ScanLog, ScanLogError
 
 log = logging.getLogger("socpass.verifier")
 
-ACCEPT, REJECT = "accept", "reject"
 # Region names for issuers synced without a trust list (whose metadata names the ministry).
 _REGION_NAMES = {"25": "Приморский край", "27": "Хабаровский край", "77": "Москва",
                  "28": "Амурская область", "41": "Камчатский край", "49": "Магаданская область",
@@ -57,88 +56,10 @@ TRUST_LIST_STALE_RU = ("Федеральный список доверенных
 TRUST_LIST_STALE_EN = ("The federal trust list has expired. Sync the device; meanwhile ask for "
                        "the paper credential.")
 
-RECENT_WARN_RU = ("Это удостоверение уже проверяли на этом устройстве {ago} (в {time}). "
-                  "Убедитесь, что им не пользуются повторно.")
-RECENT_WARN_EN = ("This credential was already checked at this device {ago} (at {time}). "
-                  "Make sure it is not being used twice.")
-RECENT_REJECT_RU = ("Удостоверение действительно, но уже использовано на этом устройстве {ago} "
-                    "(в {time}). Повторный проход по нему не предоставляется.")
-RECENT_REJECT_EN = ("The credential is valid, but it was already used at this device {ago} "
-                    "(at {time}). It does not admit a second time.")
-
-
-def ago(seconds: int) -> tuple[str, str]:
-    """"3 мин назад" / "3 min ago" (what the clerk reads about a previous use)."""
-    seconds = max(0, seconds)
-    if seconds < 60:
-        return "только что", "just now"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} мин назад", f"{minutes} min ago"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} ч {minutes} мин назад", f"{hours} h {minutes} min ago"
-
-
 class ScannerUnavailable(SocpassError):
     """Image scanning is not installed on this device (the text field still works)."""
 
     code = "scanner_unavailable"
-
-
-class Shown:
-    """The verified credential as the clerk sees it, built when first asked for: the decision
-    does not need it, and a caller that only wants the verdict should not pay for it."""
-
-    __slots__ = ("_credential", "_build", "_dict")
-
-    def __init__(self, credential: Credential, build: Callable[[Credential], dict[str, Any]]) -> None:
-        self._credential, self._build, self._dict = credential, build, None
-
-    def as_dict(self) -> dict[str, Any]:
-        if self._dict is None:
-            self._dict = self._build(self._credential)
-        return self._dict
-
-
-# Not frozen: a frozen dataclass costs ~4x as much to build and a scan builds eight of these
-# (docs/benchmarks.md, figure 1). Treated as immutable all the same.
-@dataclass(slots=True)
-class Result:
-    verdict: str
-    code: str
-    checked_at: int
-    warnings: tuple[str, ...] = ()
-    shown: Shown | None = None  # only when the signature verified
-    entitlement: dict[str, Any] | None = None
-    message_ru: str | None = None  # replaces the code's standard message when set
-    message_en: str | None = None
-    # (warning, Russian, English) replacing a warning's standard message, e.g. with a time
-    warning_texts: tuple[tuple[str, str, str], ...] = ()
-
-    @property
-    def credential(self) -> dict[str, Any] | None:
-        """What the venue sees of the credential (holder, type, validity, issuer)."""
-        return self.shown.as_dict() if self.shown is not None else None
-
-    @property
-    def accepted(self) -> bool:
-        return self.verdict == ACCEPT
-
-    def warning_messages(self) -> list[dict[str, str]]:
-        special = {code: (ru, en) for code, ru, en in self.warning_texts}
-        out = []
-        for w in self.warnings:
-            ru, en = special.get(w, (message(w, "ru"), message(w, "en")))
-            out.append({"code": w, "message": ru, "message_en": en})
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "code": self.code,
-                "message": self.message_ru or message(self.code, "ru"),
-                "message_en": self.message_en or message(self.code, "en"),
-                "warnings": list(self.warnings), "warning_messages": self.warning_messages(),
-                "credential": self.credential, "entitlement": self.entitlement,
-                "checked_at": self.checked_at}
 
 
 def where_raised(err: BaseException) -> str:
@@ -338,7 +259,7 @@ class Verifier:
                 if result.accepted and credential is not None:
                     previous = session.previous_use(credential.issuer, credential.jti, now)
                     if previous is not None:
-                        result = self._recently_used(result, now, previous)
+                        result = recently_used(result, now, previous, self.settings, self.scanlog)
                 entitlement = result.entitlement or {}
                 persons = entitlement.get("persons") if result.accepted else None
                 session.record(Entry(
@@ -352,25 +273,6 @@ class Verifier:
             # The verdict stands without the log; repeated use cannot be seen meanwhile.
             log.error("scan log unavailable: %s", err.description)
         return result
-
-    def _recently_used(self, result: Result, now: int, previous: int) -> Result:
-        ru_ago, en_ago = ago(now - previous)
-        at = self.scanlog.clock_time(previous) if self.scanlog else ""
-        warnings = (*result.warnings, Warning_.RECENTLY_USED.value)
-        log.info("verify repeated use within %ss policy=%s", self.settings.recent_window,
-                 self.settings.recent_policy)
-        if self.settings.recent_policy == "reject":
-            return Result(REJECT, Code.NOT_ENTITLED.value, now, warnings,
-                          shown=result.shown,
-                          message_ru=RECENT_REJECT_RU.format(ago=ru_ago, time=at),
-                          message_en=RECENT_REJECT_EN.format(ago=en_ago, time=at),
-                          warning_texts=(
-                              (Warning_.RECENTLY_USED.value,
-                               RECENT_REJECT_RU.format(ago=ru_ago, time=at),
-                               RECENT_REJECT_EN.format(ago=en_ago, time=at)),))
-        return replace(result, warnings=warnings, warning_texts=(
-            (Warning_.RECENTLY_USED.value, RECENT_WARN_RU.format(ago=ru_ago, time=at),
-             RECENT_WARN_EN.format(ago=en_ago, time=at)),))
 
     def _public(self, credential: Credential) -> dict[str, Any]:
         out = credential.to_public_dict()
@@ -395,48 +297,5 @@ class Verifier:
         return newest is None or now >= newest - self.settings.clock_tolerance
 
     def status_report(self, now: int | float) -> dict[str, Any]:
-        """What /api/status and `socpass-verifier status` show: sync age, issuers, staleness."""
-        now = int(now)
-        grace = self.settings.status_grace
-        issuers, stale, unusable = [], not self.cache.issuers, False
-        for issuer in self.cache.issuers.values():
-            lists = []
-            for uri, slt in issuer.status_lists.items():
-                judged = freshness.judge(slt, now, grace)
-                stale = stale or judged.stale
-                unusable = unusable or judged.state == freshness.UNUSABLE
-                lists.append({"uri": uri, "iat": slt.issued_at, "exp": slt.expires_at,
-                              "ttl": slt.ttl, "age_seconds": judged.age, "stale": judged.stale,
-                              "state": judged.state, "stale_at": judged.stale_at})
-            region, region_name = self.cache.region_name(issuer.iss)
-            issuers.append({"iss": issuer.iss, "name": issuer.metadata.name,
-                            "region": region, "region_name": region_name,
-                            "source": issuer.source,
-                            "keys": len(issuer.keys), "kids": [k.kid for k in issuer.keys],
-                            "status_lists": lists,
-                            # whose rules decide what this venue grants its credentials
-                            "entitlement_rules": self.policy.rules_for(issuer.entitlements)[1]})
-        synced_at = self.cache.synced_at
-        clock_ok = self.clock_ok(now)
-        name_ru, name_en = self.policy.names(self.cache)
-        # level: what the status bar shows. "error" when checks will be refused (never synced,
-        # cache refused, clock wrong, a list past its grace), "warning" when accepted only with
-        # status_stale, "ok" otherwise: a stale cache is never "ok".
-        federation = federation_report(self.cache, now)
-        federal_expired = bool(federation and federation["expired"])
-        if (self.cache.error is not None or not self.cache.issuers or not clock_ok
-                or unusable or federal_expired):
-            level = "error"
-        elif stale:
-            level = "warning"
-        else:
-            level = "ok"
-        return {"ok": self.cache.error is None and not stale and clock_ok and not federal_expired,
-                "level": level, "federation": federation,
-                "cache_error": self.cache.error, "synced_at": synced_at,
-                "sync_age_seconds": None if synced_at is None else now - synced_at,
-                "venue_profile": self.policy.name, "venue_name": name_ru,
-                "venue_name_en": name_en, "issuers": issuers, "stale": stale,
-                "clock_ok": clock_ok, "now": now,
-                "recent_window": self.settings.recent_window,
-                "recent_policy": self.settings.recent_policy}
+        """What /api/status and `socpass-verifier status` show (verifier/devicestatus.py)."""
+        return device_status(self, now)
