@@ -26,8 +26,8 @@ from shared.trustlist import (MAX_BUNDLE, MAX_TRUST_LIST, Bundle, TrustedIssuer,
                               verify_bundle, verify_trust_list)
 from verifier.cache import (CacheError, CachedIssuer, TrustCache, check_named, load, save,
                             verify_issuer)
-from verifier.sync import (DEFAULT_MAX_REDIRECTS, NetPolicy, SyncError, _exclusive, _FetchError,
-                           _reader_for, fetch_issuer, summarize)
+from verifier.sync import DEFAULT_MAX_REDIRECTS, SyncError, _exclusive, fetch_issuer, summarize
+from verifier.transport import FetchError, NetPolicy, reader_for
 
 MAX_ROOTS_BYTES = 64 * 1024
 MAX_WORKERS = 4
@@ -79,7 +79,7 @@ def _token(raw: bytes, what: str) -> str:
     try:
         return raw.decode("ascii").strip()
     except UnicodeDecodeError:
-        raise _FetchError(f"{what} is not a token (not ASCII)") from None
+        raise FetchError(f"{what} is not a token (not ASCII)") from None
 
 
 def sync_federated(source: str, cache_dir: Path | str, now: int, roots: KeyResolver | None, *,
@@ -105,9 +105,9 @@ def _read_list(source: str, now: int, roots: KeyResolver, want_bundle: bool, net
                max_redirects: int) -> tuple[str, TrustList, Bundle | None]:
     try:
         kind, base, rel = _locate(source, want_bundle)
-        reader = _reader_for(base, net, max_redirects)
+        reader = reader_for(base, net, max_redirects)
         token = _token(reader.read(rel, MAX_BUNDLE if kind == BUNDLE else MAX_TRUST_LIST), rel)
-    except _FetchError as err:
+    except FetchError as err:
         raise SyncError(source, str(err)) from None
     found: Bundle | None = None
     try:

@@ -1,0 +1,244 @@
+"""How sync reads an issuer's files: from a directory, or over HTTP(S) under a network policy
+(https only, plain http to loopback; private and link-local addresses refused unless allowed;
+every connection checked at connect time, redirects included; size caps and one deadline).
+The only network code of the verifier; verification never calls it.
+"""
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_DEADLINE = 60.0
+
+
+class FetchError(Exception):
+    pass
+
+
+class MissingFile(FetchError):
+    """The file is not there (no such file, HTTP 404): only optional files may be missing."""
+
+
+class Reader(Protocol):
+    def read(self, rel: str, limit: int) -> bytes: ...
+
+
+class DirectoryReader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, rel: str, limit: int) -> bytes:
+        path = self.root / rel
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(limit + 1)
+        except FileNotFoundError:
+            raise MissingFile(f"{rel} is missing") from None
+        except OSError as err:
+            raise FetchError(f"{rel}: {err.strerror}") from None
+        if len(data) > limit:
+            raise FetchError(f"{rel} is larger than {limit} bytes")
+        return data
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follows a bounded number of redirects, to http(s) only and never from https to http.
+
+    Every hop goes through the same scheme and address checks as the first request."""
+
+    def __init__(self, limit: int, net: "NetPolicy") -> None:
+        super().__init__()
+        self.max_redirections = limit
+        self.net = net
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        old, new = urlsplit(req.full_url).scheme, urlsplit(newurl).scheme
+        if new not in ("http", "https") or (old == "https" and new != "https"):
+            raise urllib.error.HTTPError(req.full_url, code, f"refusing a redirect to {newurl}",
+                                         headers, fp)
+        try:
+            self.net.check_url(newurl)
+        except FetchError as err:
+            raise urllib.error.HTTPError(req.full_url, code, f"refusing a redirect: {err}",
+                                         headers, fp) from None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class NetPolicy:
+    """Where sync may connect: https anywhere public, plain http to loopback only, and no
+    private, link-local or otherwise special address unless `allow_private` (a LAN issuer).
+
+    The host is resolved and every address checked before connecting, and the connection goes
+    to an address that was checked, so a DNS answer cannot switch to an internal one between
+    the check and the connect (DNS rebinding)."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    deadline: float = DEFAULT_DEADLINE  # seconds for everything read from one source
+    allow_private: bool = False
+
+    def check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme == "http" and not _is_loopback_host(parts.hostname or ""):
+            raise FetchError(f"{url}: plain http is allowed for loopback addresses only "
+                              "(use https, or a directory)")
+        if parts.scheme not in ("http", "https"):
+            raise FetchError(f"{url}: only http(s)")
+
+    def allowed(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if ip.is_loopback:
+            return True  # this machine: tests and a local issuer
+        if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+            return False
+        if ip.is_private or ip.is_link_local or not ip.is_global:
+            return self.allow_private
+        return True
+
+    def connect(self, address: tuple[str, int], timeout: Any = None,
+                source_address: Any = None) -> socket.socket:
+        host, port = address
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as err:
+            raise OSError(f"cannot resolve {host}: {err.strerror}") from None
+        addresses = [info[4][0] for info in infos]
+        refused = [a for a in addresses if not self.allowed(a)]
+        if refused or not addresses:
+            raise _AddressRefused(
+                f"{host} resolves to {', '.join(sorted(set(refused))) or 'nothing'}: a private or "
+                "special address (set SOCPASS_SYNC_ALLOW_PRIVATE=true for an issuer on the LAN)")
+        last: OSError | None = None
+        for family, socktype, proto, _name, sockaddr in infos:
+            sock = socket.socket(family, socktype, proto)
+            try:
+                if timeout is not None:
+                    sock.settimeout(timeout)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as err:
+                sock.close()
+                last = err
+        raise last or OSError(f"cannot connect to {host}")
+
+
+class _AddressRefused(OSError):
+    pass
+
+
+def _guarded(base: type, net: NetPolicy) -> Any:
+    def factory(host: str, **kwargs: Any) -> Any:
+        conn = base(host, **kwargs)
+        conn._create_connection = net.connect  # checked addresses only
+        return conn
+    return factory
+
+
+class _GuardedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, net: NetPolicy) -> None:
+        super().__init__()
+        self.net = net
+
+    def http_open(self, req):  # type: ignore[no-untyped-def]
+        return self.do_open(_guarded(http.client.HTTPConnection, self.net), req)
+
+
+class _GuardedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, net: NetPolicy) -> None:
+        super().__init__()
+        self.net = net
+
+    def https_open(self, req):  # type: ignore[no-untyped-def]
+        return self.do_open(_guarded(http.client.HTTPSConnection, self.net), req,
+                            context=self._context)
+
+
+class HttpReader:
+    def __init__(self, base_url: str, net: NetPolicy, max_redirects: int) -> None:
+        self.base = base_url.rstrip("/")
+        self.net = net
+        self.deadline = time.monotonic() + net.deadline
+        # No proxies from the environment: the address checks must see the real destination.
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), _GuardedHTTP(net), _GuardedHTTPS(net),
+            _Redirects(max_redirects, net))
+
+    def _remaining(self, url: str) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise FetchError(f"{url}: the sync deadline of {self.net.deadline:g} s for this "
+                              "source has passed")
+        return left
+
+    def read(self, rel: str, limit: int) -> bytes:
+        url = f"{self.base}/{rel}"
+        self.net.check_url(url)
+        # identity only: a compressed body could expand far past the size cap
+        request = urllib.request.Request(url, headers={"User-Agent": "socpass-verifier",
+                                                       "Accept-Encoding": "identity"})
+        try:
+            timeout = min(self.net.timeout, self._remaining(url))
+            with self._opener.open(request, timeout=timeout) as resp:
+                encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+                if encoding not in ("", "identity"):
+                    raise FetchError(f"{url}: refusing Content-Encoding {encoding!r}")
+                declared = resp.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise FetchError(f"{url} is larger than {limit} bytes")
+                chunks, size = [], 0
+                while size <= limit:
+                    self._remaining(url)
+                    chunk = resp.read1(min(65536, limit + 1 - size))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                data = b"".join(chunks)
+        except urllib.error.HTTPError as err:
+            err.close()
+            kind = MissingFile if err.code in (404, 410) else FetchError
+            raise kind(f"{url}: HTTP {err.code} {err.reason}") from None
+        except urllib.error.URLError as err:
+            raise FetchError(f"{url}: {err.reason}") from None
+        except _AddressRefused as err:
+            raise FetchError(f"{url}: {err}") from None
+        except (OSError, http.client.HTTPException, ValueError) as err:
+            raise FetchError(f"{url}: {type(err).__name__}: {err}") from None
+        if len(data) > limit:
+            raise FetchError(f"{url} is larger than {limit} bytes")
+        return data
+
+
+def reader_for(source: str, net: NetPolicy, max_redirects: int) -> Reader:
+    if source.startswith(("http://", "https://")):
+        parts = urlsplit(source)
+        if not parts.hostname or parts.query or parts.fragment or parts.username:
+            raise FetchError("an issuer URL needs a host and no query, fragment or user name")
+        net.check_url(source)
+        return HttpReader(source, net, max_redirects)
+    if "://" in source:
+        raise FetchError("only http:// and https:// URLs or a local directory can be synced")
+    path = Path(source)
+    if not path.is_dir():
+        raise FetchError("no such directory (and not an http(s) URL)")
+    return DirectoryReader(path)
