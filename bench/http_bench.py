@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import rss_mb, wait_for_gunicorn
+from bench.common import pss_mb, rss_mb, wait_for_gunicorn
 from tests.vectors.build import publish, vectors
 from verifier import sync
 
@@ -117,4 +117,31 @@ def main(quick: bool = False, plots: Path | None = None) -> dict[str, float]:
         finally:
             server.terminate()
             server.wait(10)
+        results.update(issuer_idle(root, 3 if quick else 30))
     return results
+
+
+def issuer_idle(root: Path, seconds: int) -> dict[str, float]:
+    """Figure 8, second half: the issuer's service (gunicorn, 2 workers, SQLite) left idle."""
+    home = root / "issuer"
+    env = dict(os.environ, SOCPASS_HOME=str(home), SOCPASS_KEY_PASSPHRASE="bench-only-passphrase")
+    cli = [sys.executable, "-m", "issuer.cli"]
+    subprocess.run(cli + ["init", "--issuer-id", "RU-27", "--name", "Бенчмарк", "--url",
+                          "https://szn.example", "--region", "27"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen(cli + ["serve", "--port", str(port), "--workers", "2"], cwd=ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        workers = wait_for_gunicorn(server, port, 2)
+        time.sleep(seconds)
+        per_worker = [rss_mb(p) for p in workers]
+        master = rss_mb(server.pid)
+        pss = pss_mb(server.pid) + sum(pss_mb(p) for p in workers)
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(f"issuer idle {seconds} s (gunicorn, 2 workers, SQLite): master {master:.0f} MB, workers "
+          f"{' '.join(f'{r:.0f}' for r in per_worker)} MB RSS; all together {pss:.0f} MB (PSS: "
+          f"pages the forked workers share counted once)")
+    return {"issuer_idle_worker_mb": max(per_worker), "issuer_idle_pss_mb": pss}

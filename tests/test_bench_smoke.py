@@ -18,7 +18,7 @@ def test_bench_quick_runs(tmp_path):
         svg = ET.parse(tmp_path / chart).getroot()
         assert svg.tag.endswith("svg") and len(list(svg)) > 10, chart
     for figure in ("ratio full/raw", "QR v", "socpass vs zxing-cpp", "Shannon bound", "sync 3 issuers",
-                   "import 2,000 rows into sqlite"):
+                   "import 2,000 rows into sqlite", "issuer idle"):
         assert figure in proc.stdout, figure
 
 
