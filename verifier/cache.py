@@ -361,6 +361,7 @@ class CacheHolder:
 
     def __init__(self, cache_dir: Path | str, roots: KeyResolver | None = None) -> None:
         self.cache_dir = Path(cache_dir)
+        self._path = str(cache_path(self.cache_dir))
         self.roots = roots
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
@@ -368,7 +369,7 @@ class CacheHolder:
 
     def _current_stamp(self) -> tuple[int, int, int] | None:
         try:
-            st = cache_path(self.cache_dir).stat()
+            st = os.stat(self._path)  # a str, not a Path: asked on every request
         except OSError:
             return None
         # os.replace gives a new inode, so a sync within one mtime tick is still noticed.

@@ -38,6 +38,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,7 +91,7 @@ class ScanLogError(SocpassError):
     code = "scanlog_unavailable"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per scan (see verifier/result.py)
 class Entry:
     """One verdict as logged: nothing here identifies a person."""
 
@@ -127,6 +128,7 @@ class ScanLog:
         self._secret: bytes | None = None
         self._salts: dict[str, bytes] = {}  # day -> salt, for the days a scan now touches
         self._last_hash: tuple[tuple[str, str, str], str] | None = None
+        self._spans: list[tuple[int, int, str]] = []  # see _span
         self._lock = threading.Lock()  # one check-and-record at a time in this process
         # One connection kept open per process (under the lock): opening and closing one per
         # scan made SQLite checkpoint the WAL on every close, a few ms each.
@@ -145,10 +147,30 @@ class ScanLog:
 
     # --- days and hashes -------------------------------------------------------------------------
     def day_of(self, at: int) -> str:
-        return datetime.fromtimestamp(at, self.tz).date().isoformat()
+        return self._span(at)[2]
 
     def clock_time(self, at: int) -> str:
+        start, end, _ = self._span(at)
+        if end - start == 86400:  # no clock change that day: minutes since local midnight
+            minutes = (at - start) // 60
+            return f"{minutes // 60:02d}:{minutes % 60:02d}"
         return datetime.fromtimestamp(at, self.tz).strftime("%H:%M")
+
+    def _span(self, at: int) -> tuple[int, int, str]:
+        """(first second, first second of the next day, ISO date) of the venue's day holding
+        `at`; the last two looked up are remembered (a scan asks about today and the window's
+        start, every time)."""
+        for span in self._spans:
+            if span[0] <= at < span[1]:
+                return span
+        day = datetime.fromtimestamp(at, self.tz).date()
+        start = int(datetime.combine(day, dt_time.min, self.tz).timestamp())
+        end = int(datetime.combine(day + timedelta(days=1), dt_time.min, self.tz).timestamp())
+        span = (start, end, day.isoformat())
+        if not start <= at < end:  # a day that does not start at midnight: do not remember
+            return (at, at + 1, span[2])
+        self._spans = [span, *self._spans[:1]]
+        return span
 
     def today(self, now: int) -> str:
         return self.day_of(now)

@@ -355,3 +355,18 @@ def test_behind_old_hashes_are_still_forgotten(synced, settings, issuer, behind)
     log.flush()
     first, second = rows(settings)
     assert first["credential_hash"] is None and second["credential_hash"] is not None
+
+
+@pytest.mark.parametrize("zone", ["Asia/Vladivostok", "Europe/Berlin", "America/Havana",
+                                  "America/Sao_Paulo"])
+def test_days_and_clock_times_match_the_zone_across_clock_changes(tmp_path, zone):
+    """The remembered day spans give what datetime gives, also on days that start at 01:00
+    (Havana, Sao Paulo: clocks moved at midnight) or have 23 or 25 hours."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    log = ScanLog(tmp_path, timezone=zone, window=600, keep_days=10)
+    tz = ZoneInfo(zone)
+    for at in range(1_514_764_800, 1_577_836_800, 1800):  # 2018 and 2019, every 30 min
+        local = datetime.fromtimestamp(at, tz)
+        assert log.day_of(at) == local.date().isoformat()
+        assert log.clock_time(at) == local.strftime("%H:%M")
