@@ -35,6 +35,7 @@ import hmac
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -144,6 +145,8 @@ class ScanLog:
         self._writer: sqlite3.Connection | None = None
         self._writer_lock_fd: int | None = None
         self._batch_pid: int | None = None
+        self._path_str = str(self.path)
+        self._looked_at = float("-inf")  # see _file_gone
 
     # --- days and hashes -------------------------------------------------------------------------
     def day_of(self, at: int) -> str:
@@ -281,9 +284,18 @@ class ScanLog:
             self._batch_pid = pid
             threading.Thread(target=self._write_behind, name="scanlog-writer", daemon=True).start()
             atexit.register(self._flush_at_exit)
-        if self._conn is None or not self.path.exists():
+        if self._conn is None or self._file_gone():
             self._drop_connection()
             self._conn = self._connect_shared()
+
+    def _file_gone(self) -> bool:
+        """Whether the log file was removed under us (then it is made anew); looked at once a
+        second at most, not on every scan."""
+        now = time.monotonic()
+        if now - self._looked_at < 1.0:
+            return False
+        self._looked_at = now
+        return not os.path.exists(self._path_str)
 
     def _write_behind(self) -> None:
         while True:
