@@ -113,7 +113,7 @@ def parse(token: str | bytes, *, max_length: int = MAX_TOKEN_LENGTH) -> ParsedTo
 
 def parse_parts(header_bytes: bytes, payload_bytes: bytes, signature: bytes, *,
                 signing_input: bytes | None = None) -> ParsedToken:
-    header = _parse_header(header_bytes)
+    header, header_b64 = _parse_header(header_bytes)
     try:
         claims = loads_strict(payload_bytes)
     except JSONFormatError as err:
@@ -128,20 +128,22 @@ def parse_parts(header_bytes: bytes, payload_bytes: bytes, signature: bytes, *,
             if type(value) is not int or not 0 <= value < 2**53:
                 raise _malformed(f"claim {name!r} must be a whole NumericDate")
     if signing_input is None:
-        signing_input = b64url_encode_bytes(header_bytes) + b"." + b64url_encode_bytes(payload_bytes)
+        signing_input = header_b64 + b"." + b64url_encode_bytes(payload_bytes)
     return ParsedToken(header=header, claims=claims, signing_input=signing_input, signature=signature)
 
 
 # Headers that passed the checks below, by their exact bytes: an issuer has one per key, so a
 # queue of scans parses the same few again and again. Bounded, so hostile input cannot grow it.
-_HEADERS_SEEN: dict[bytes, dict[str, Any]] = {}
+_HEADERS_SEEN: dict[bytes, tuple[dict[str, Any], bytes]] = {}
 _HEADERS_SEEN_MAX = 256
 
 
-def _parse_header(header_bytes: bytes) -> dict[str, Any]:
+def _parse_header(header_bytes: bytes) -> tuple[dict[str, Any], bytes]:
+    """The checked header and its base64url (for the signing input)."""
     seen = _HEADERS_SEEN.get(header_bytes)
     if seen is not None:
-        return seen.copy()  # a copy: a caller changing its header cannot change the next one's
+        # a copy: a caller changing its header cannot change the next one's
+        return seen[0].copy(), seen[1]
     try:
         header = loads_strict(header_bytes)
     except JSONFormatError as err:
@@ -156,9 +158,10 @@ def _parse_header(header_bytes: bytes) -> dict[str, Any]:
             raise _malformed(f"header member {member!r} missing or not a string")
     if not _KID.fullmatch(header["kid"]):
         raise _malformed("kid has forbidden characters")
+    header_b64 = b64url_encode_bytes(header_bytes)
     if len(_HEADERS_SEEN) < _HEADERS_SEEN_MAX:
-        _HEADERS_SEEN[header_bytes] = header.copy()
-    return header
+        _HEADERS_SEEN[header_bytes] = (header.copy(), header_b64)
+    return header, header_b64
 
 
 def verify(token: str | ParsedToken, resolver: KeyResolver, *, typ: str) -> VerifiedToken:

@@ -106,3 +106,9 @@ def test_a_credential_payload_takes_the_fast_path():
                                "status": {"status_list": {"idx": 1, "uri": "https://x/1"}}})
     assert jsonstrict._fast(payload) == loads_strict(payload)
     assert jsonstrict._fast(b'{"a":1,"a":2}') is jsonstrict._SLOW
+
+
+@given(st.binary(max_size=300))
+def test_b64_bytes_form_is_the_same_spelling(data):
+    from shared.b64 import b64url_encode_bytes
+    assert b64url_encode_bytes(data) == b64url_encode(data).encode("ascii")
