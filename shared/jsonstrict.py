@@ -69,11 +69,14 @@ def _fast(data: bytes) -> Any:
     # Written back byte for byte: the text was in the one compact spelling, which has no
     # duplicate members and no number that either parser reads differently (a credential's
     # payload, as every issuer writes it). Cheaper than counting.
-    if orjson.dumps(value) == data:
-        return value
-    if b" :" in data or b"\n:" in data or b"\r:" in data or b"\t:" in data:
+    try:
+        if orjson.dumps(value) == data:
+            return value
+        if b" :" in data or b"\n:" in data or b"\r:" in data or b"\t:" in data:
+            return _SLOW
+        return value if _members(value) == data.count(b'":') else _SLOW
+    except (TypeError, RecursionError):  # nested deeper than orjson writes or Python recurses
         return _SLOW
-    return value if _members(value) == data.count(b'":') else _SLOW
 
 
 _SLOW = object()
