@@ -10,7 +10,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
@@ -18,7 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from issuer import store
+from issuer import loginaudit, store
+from issuer.config import session_secret
 from issuer.errors import InvalidState, NotFound
 from issuer.models import ROLES, ApiToken, LoginFailure, User
 from shared.errors import InputError, SocpassError
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset(ROLES),
     "issue": frozenset({"admin", "operator"}),  # issue, import, revoke, suspend, reinstate, links
+    # Showing or exporting citizens' links: bearer secrets to someone's page, never to auditors.
+    "links": frozenset({"admin", "operator"}),
     "admin": frozenset({"admin"}),  # users, keys, API tokens
 }
 ROLE_LABELS = {"admin": "администратор / admin", "operator": "оператор / operator",
@@ -194,7 +197,8 @@ class Accounts:
     # --- sign-in -----------------------------------------------------------------------------
 
     def authenticate(self, name: str, password: str, address: str) -> UserInfo:
-        """The user, or LoginRefused / TooManyAttempts. Failures count per (name, address)."""
+        """The user, or LoginRefused / TooManyAttempts. Failures count per (name, address); each
+        refusal is an audit event (issuer.loginaudit: no password, the address truncated)."""
         now = self.svc.now()
         key = sha256_hex(f"{name.strip().casefold()}|{address}")
         address_key = sha256_hex(f"|{address}")
@@ -204,19 +208,22 @@ class Accounts:
                 LoginFailure.key == key, LoginFailure.at > since)) or 0
             by_address = session.scalar(select(func.count()).select_from(LoginFailure).where(
                 LoginFailure.key == address_key, LoginFailure.at > since)) or 0
-            if failures >= MAX_FAILURES_PER_USER_AND_ADDRESS or by_address >= MAX_FAILURES_PER_ADDRESS:
-                raise TooManyAttempts()
             row = session.scalars(select(User).where(User.name == name.strip())).first()
             stored = row.password_hash if row is not None else _DUMMY_HASH
+        if failures >= MAX_FAILURES_PER_USER_AND_ADDRESS or by_address >= MAX_FAILURES_PER_ADDRESS:
+            self._refused_while_limited(name, row is not None, address, key, now)
+            raise TooManyAttempts()
         ok = False
         try:
             ok = _HASHER.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if row is None or not ok or not row.active:
+            reason = "unknown_user" if row is None else "wrong_password" if not ok else "disabled"
             with self.svc.store.write() as session:
                 session.add_all([LoginFailure(key=key, at=now), LoginFailure(key=address_key, at=now)])
                 session.execute(delete(LoginFailure).where(LoginFailure.at < now - 4 * LOGIN_WINDOW))
+                self._audit_refusal(session, name, row is not None, address, reason, now)
             raise LoginRefused()
         with self.svc.store.write() as session:
             session.execute(delete(LoginFailure).where(LoginFailure.key == key))
@@ -226,6 +233,29 @@ class Accounts:
                 fresh.password_hash = _HASHER.hash(password)
             store.add_event(session, at=now, actor=f"user:{fresh.name}", action="login")
             return _info(fresh)
+
+    def _refused_while_limited(self, name: str, known: bool, address: str, key: str,
+                               now: datetime) -> None:
+        """Counted apart from failures (they do not extend the lock); logged 1st, 2nd, 4th..."""
+        limited_key = sha256_hex(f"limited|{key}")
+        with self.svc.store.write() as session:
+            session.add(LoginFailure(key=limited_key, at=now))
+            session.flush()
+            attempt = session.scalar(select(func.count()).select_from(LoginFailure).where(
+                LoginFailure.key == limited_key, LoginFailure.at > now - LOGIN_WINDOW)) or 0
+            if loginaudit.worth_recording(attempt):
+                self._audit_refusal(session, name, known, address, "too_many_attempts", now,
+                                    attempt=attempt)
+
+    def _audit_refusal(self, session: Any, name: str, known: bool, address: str, reason: str,
+                       now: datetime, attempt: int | None = None) -> None:
+        secret = session_secret(self.svc.settings)
+        actor, detail = loginaudit.actor_and_name(name, known, secret)
+        detail |= loginaudit.client_fields(address, secret)
+        if attempt is not None:
+            detail["attempt"] = attempt
+        store.add_event(session, at=now, actor=actor, action="login_failed", reason=reason,
+                        detail=detail)
 
 
 class ApiTokens:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from issuer import audit, store
 from issuer.models import Event
+from shared.errors import InputError, SocpassError
+from shared.token import sign
 
 if TYPE_CHECKING:
     from issuer.service import IssuerService
@@ -30,9 +32,13 @@ ACTION_LABELS = {
     "login": "вход / sign-in",
     "token_create": "новый токен API / API token created",
     "token_revoke": "токен API отозван / API token revoked",
+    "login_failed": "неудачный вход / failed sign-in",
     "wallet_link": "новая ссылка гражданина / citizen link created",
     "wallet_link_revoke": "ссылка гражданина отозвана / citizen link revoked",
+    "wallet_link_show": "ссылка гражданина показана / citizen link shown",
+    "links_export": "выгрузка ссылок граждан / citizen links exported",
 }
+HEAD_TYP = "socpass-audit-head+jwt"
 
 
 class AuditLog:
@@ -55,9 +61,56 @@ class AuditLog:
                                      limit=limit)
             return [self._describe(e) for e in rows]
 
-    def verify(self) -> dict[str, Any]:
+    def verify(self, expect_head: str | None = None) -> dict[str, Any]:
+        """The chain from the first row, its end against the recorded head, and, given one kept
+        outside the database (`SEQ:HASH` or the signed head), that this row is still there."""
+        expect = self._expected(expect_head) if expect_head else None
         with self.svc.store.read() as session:
-            return audit.verify_chain(audit.iter_events(session)).to_dict()
+            result = audit.verify_chain(audit.iter_events(session), expect=expect)
+            return audit.check_head(result, audit.read_head(session)).to_dict()
+
+    def _expected(self, text: str) -> tuple[int, str]:
+        text = text.strip()
+        if text.count(".") != 2:
+            return audit.parse_head(text)
+        claims = self._verified_head(text)
+        return audit.parse_head(claims["audit_head"])
+
+    def _verified_head(self, token: str) -> dict[str, Any]:
+        """A signed head: checked against every key this issuer ever had, except withdrawn ones
+        (a key retired from the JWKS still vouches for the heads it signed)."""
+        from shared.keys import StaticKeyResolver
+        from shared.token import verify as verify_token
+
+        with self.svc.store.read() as session:
+            iss = store.require_issuer(session).iss
+            keys = [json.loads(k.public_jwk) for k in store.signing_keys(session)
+                    if k.state != "withdrawn"]
+        try:
+            verified = verify_token(token, StaticKeyResolver.from_jwks(iss, {"keys": keys}),
+                                    typ=HEAD_TYP)
+        except SocpassError as err:
+            raise InputError(f"--expect-head: подпись не проверена / the signed head does not "
+                             f"verify ({err.code})", code="invalid_head") from err
+        if verified.claims.get("iss") != iss or not isinstance(verified.claims.get("audit_head"), str):
+            raise InputError("--expect-head: это голова другого журнала / not this log's head",
+                             code="invalid_head")
+        return verified.claims
+
+    def head(self) -> dict[str, Any]:
+        """The recorded head, signed with the active key: to be kept outside the database (a
+        daily mail, another organisation's archive) and given back to `verify --expect-head`."""
+        now = self.svc.now()
+        with self.svc.store.read() as session:
+            issuer = store.require_issuer(session)
+            row = audit.read_head(session)
+            seq, digest = (row.seq, row.hash) if row is not None else (0, audit.GENESIS)
+            key_row, private_key = self.svc.keyring.active(session)
+            head = f"{seq}:{digest}"
+            claims = {"iss": issuer.iss, "iat": int(now.timestamp()), "audit_head": head}
+        return {"head": head, "seq": seq, "hash": digest, "iss": issuer.iss,
+                "at": now.astimezone(self.svc.tz).isoformat(), "kid": key_row.kid,
+                "signed": sign(claims, private_key, key_row.kid, HEAD_TYP)}
 
     def csv_lines(self) -> Iterator[str]:
         """The whole trail as CSV, streamed (formula-safe cells)."""

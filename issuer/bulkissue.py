@@ -4,8 +4,10 @@ by row, in a constant number of statements per batch.
 Per batch (inside the caller's write transaction): one query for the live credentials of every
 registry_id in it, the status indexes allocated together (`StatusAllocator.reserve_many` and
 `draw`), the tokens signed in a tight loop, then one statement each for the replaced
-credentials, the new credentials and the audit events (chained in row order). A registry_id
-that occurs twice in a batch splits it, so the later row sees what the earlier one wrote.
+credentials, the new credentials, the citizens' links of registry entries that had none (one
+insert; a query first only for entries seen before), and the audit events (chained in row
+order). A registry_id that occurs twice
+in a batch splits it, so the later row sees what the earlier one wrote.
 
 The caller runs this in a SAVEPOINT: any error (a row the database refuses, an index taken by
 another process in the meantime) rolls the whole batch back, and the caller redoes it row by
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select, update
 
 from issuer import store
+from issuer.links import ensure_first_links
 from issuer.models import CredentialRow
 from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data, search_key
 from shared.credential import Credential, HolderData, StatusRef
@@ -137,6 +140,11 @@ def _reconcile_group(service: "IssuerService", session: Any, group: list[Row], n
         for list_id in sorted({r["list_id"] for r in replaced}):
             store.bump_list_version(session, list_id)
     store.insert_many(session, _CREDENTIALS, credentials)
+    # Every registry entry gets its citizen's link with its first credential (issuer.links).
+    first = [hd.registry_id for hd, _, _, old in to_issue if old is None]
+    again = [hd.registry_id for hd, _, _, old in to_issue if old is not None]
+    ensure_first_links(session, service.keyring, first, now=now, actor=service.actor, fresh=True)
+    ensure_first_links(session, service.keyring, again, now=now, actor=service.actor)
     store.add_events(session, events)
     if log.isEnabledFor(logging.INFO):
         for row in credentials:

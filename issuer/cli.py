@@ -9,6 +9,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -138,8 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="журнал аудита / audit log")
     asub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    x = asub.add_parser("verify", help="check the hash chain; exit 1 naming the first broken row")
+    x = asub.add_parser("verify", help="check the hash chain and its head; exit 1 naming the first "
+                                       "broken row")
+    x.add_argument("--expect-head", metavar="SEQ:HASH|SIGNED",
+                   help="a head kept outside the database (printed by `audit verify` or "
+                        "`audit head`): the log must still hold that row")
     x.set_defaults(func=cmd_audit_verify)
+    x = asub.add_parser("head", help="the log's head, signed: keep it outside the database")
+    x.set_defaults(func=lambda svc, a: svc.audit.head())
     x = asub.add_parser("export", help="the whole log as CSV")
     x.add_argument("--csv", action="store_true", required=True)
     x.add_argument("--out", type=Path, metavar="FILE.csv", help="default: standard output")
@@ -148,7 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("link", help="личная ссылка гражданина / the citizen's private link")
     c.add_argument("id")
     c.add_argument("--revoke", action="store_true", help="switch the link off instead")
-    c.set_defaults(func=lambda svc, a: svc.wallet.revoke_links(a.id) if a.revoke else svc.wallet.new_link(a.id))
+    c.set_defaults(func=lambda svc, a: svc.links.revoke_links(a.id) if a.revoke else svc.links.new_link(a.id))
+
+    links = sub.add_parser("links", help="ссылки граждан / citizens' private links")
+    lsub = links.add_subparsers(dest="links_command", required=True, metavar="ACTION")
+    x = lsub.add_parser("export", help="CSV of registry_id, link URL, state (audited)")
+    x.add_argument("--out", type=Path, metavar="FILE.csv", help="default: standard output")
+    x.add_argument("--since", metavar="DATE",
+                   help="only links made, or credentials issued or changed, on or after DATE")
+    x.add_argument("--registry-id", dest="registry_ids", action="extend", nargs="+", metavar="ID",
+                   help="only these registry entries")
+    x.set_defaults(func=cmd_links_export)
 
     c = sub.add_parser("config", help="действующие настройки / effective configuration")
     c.set_defaults(func=None)
@@ -248,7 +265,7 @@ def cmd_worker(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any] | No
 
 
 def cmd_audit_verify(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
-    result = svc.audit.verify()
+    result = svc.audit.verify(a.expect_head)
     if not result["ok"]:
         _print_json(result)
         raise AuditBroken(f"журнал аудита нарушен на записи {result['first_broken']}: "
@@ -264,6 +281,25 @@ def cmd_audit_export(svc: IssuerService, a: argparse.Namespace) -> None:
     else:
         sys.stdout.writelines(svc.audit.csv_lines())
         sys.stdout.flush()
+
+
+def cmd_links_export(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any] | None:
+    from issuer.links import ExportFilter, parse_registry_ids, parse_since
+
+    filters = ExportFilter(since=parse_since(a.since), registry_ids=parse_registry_ids(a.registry_ids))
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        # Bearer secrets: the file is readable by its owner only, from its first byte.
+        fd = os.open(a.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when the file was there before
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            rows, lines = svc.links.export(filters, channel="cli")
+            out.writelines(lines)
+        return {"out": str(a.out), "rows": rows}
+    _, lines = svc.links.export(filters, channel="cli")
+    sys.stdout.writelines(lines)
+    sys.stdout.flush()
+    return None
 
 
 class AuditBroken(SocpassError):

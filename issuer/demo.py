@@ -75,7 +75,7 @@ def first_start(svc: IssuerService, demo_dir: Path) -> list[dict[str, Any]]:
         (demo_dir / f"{name}.pdf").write_bytes(svc.card_pdf(result["id"]))
         (demo_dir / f"{name}.txt").write_text(result["qr_text"] + "\n", encoding="ascii")
         state = "valid"
-        link = svc.wallet.new_link(result["id"])["url"]  # kept in the demo file only: demo data
+        link = svc.links.show(result["id"])["url"]  # kept in the demo file only: demo data
         if name.endswith("-revoked"):
             state = svc.revoke(result["id"], "демонстрация отзыва / revocation demo")["state"]
         issued.append({"name": name, "id": result["id"], "type": ctype, "state": state,

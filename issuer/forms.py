@@ -109,5 +109,13 @@ class TokenForm(FlaskForm):
                        validators=[_required(), Length(max=128)])
 
 
+class LinksExportForm(FlaskForm):
+    since = StringField("Изменённые с даты (необязательно) / changed since (optional)",
+                        render_kw={"type": "date"})
+    registry_ids = TextAreaField("Номера в реестре (необязательно; через пробел, запятую или с новой "
+                                 "строки) / registry ids (optional)",
+                                 validators=[Length(max=200_000)])
+
+
 class ActionForm(FlaskForm):
     """A button: only the CSRF token."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from issuer import store
+from issuer import linkkey, store
 from issuer.errors import InvalidState, NoActiveKey
 from issuer.models import SigningKey
 from shared.errors import KeyError_
@@ -50,6 +50,7 @@ class Keyring:
         # Asked for only when a private key is written or read: listing keys needs no secret.
         self._passphrase = passphrase
         self._cache: dict[str, PrivateKey] = {}
+        self._link_keys: dict[str, bytes] = {}  # sealed text -> opened link key
         self._lock = threading.Lock()
 
     def add(self, session: Session, *, now: datetime, alg: str | None = None,
@@ -127,6 +128,31 @@ class Keyring:
                                 code="bad_passphrase") from err
             with self._lock:
                 self._cache[row.kid] = key
+        return key
+
+    def link_key(self, session: Session, *, create: bool = True) -> bytes | None:
+        """The citizens' link key (issuer.linkkey), made and sealed on first use.
+
+        Cached by its sealed text, never by itself: a key made in a transaction that then rolls
+        back is never used again, as the next session finds no sealed key and makes another.
+        `create=False` (read transactions): None while no key exists, so no link exists either.
+        """
+        issuer = store.require_issuer(session)
+        sealed = issuer.link_key_sealed
+        if sealed is None:
+            if not create:
+                return None
+            key = linkkey.new_key()
+            issuer.link_key_sealed = sealed = linkkey.seal(key, self._passphrase())
+            session.flush()
+        else:
+            with self._lock:
+                cached = self._link_keys.get(sealed)
+            if cached is not None:
+                return cached
+            key = linkkey.unseal(sealed, self._passphrase())
+        with self._lock:
+            self._link_keys[sealed] = key
         return key
 
     @staticmethod

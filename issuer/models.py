@@ -53,6 +53,8 @@ class Issuer(Base):
     region: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The citizens' link key, sealed with the key passphrase (issuer.linkkey); made on first use.
+    link_key_sealed: Mapped[str | None] = mapped_column(Text)
 
 
 class SigningKey(Base):
@@ -100,6 +102,9 @@ class CredentialRow(Base):
         Index("ix_credentials_registry_id", "registry_id"),
         Index("ix_credentials_list_state", "status_list_id", "state"),
         Index("ix_credentials_kid_expires", "kid", "expires_at"),
+        # The console's list, newest first, unfiltered or by status (migration 0003).
+        Index("ix_credentials_issued_at", "issued_at"),
+        Index("ix_credentials_state_issued_at", "state", "issued_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the token's jti
@@ -117,7 +122,9 @@ class CredentialRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     token: Mapped[str] = mapped_column(Text)
     replaced_by: Mapped[str | None] = mapped_column(String(32))
-    # Casefolded "family given patronymic" (ё as е) for the console's search; set at issue.
+    # Casefolded "family given patronymic" (ё as е, single spaces) for the console's search; set
+    # at issue. Indexed by a btree (SQLite: prefix search) or pg_trgm (PostgreSQL: any part), see
+    # migration 0003 and store.search_credentials.
     search_name: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
@@ -137,6 +144,19 @@ class Event(Base):
     # Hash chain (issuer.audit): hash = SHA-256(canonical JSON of the row + prev_hash).
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The last event of the audit chain (id and hash), moved forward in the same transaction as
+    every append: a log cut short at its end no longer matches it (issuer.audit)."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class User(Base):
@@ -179,12 +199,21 @@ class ApiToken(Base):
 
 
 class WalletLink(Base):
-    """The citizen's private link /w/<secret>: bound to the registry entry, so it follows reissues."""
+    """The citizen's private link /w/<secret>: bound to the registry entry, so it follows reissues.
+
+    `generation` numbers a registry entry's links (1, 2, ...); the secret is derived from it
+    (issuer.linkkey). NULL for the random links made before migration 0003: they keep working
+    but cannot be exported.
+    """
 
     __tablename__ = "wallet_links"
+    __table_args__ = (
+        Index("uq_wallet_links_registry_generation", "registry_id", "generation", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    registry_id: Mapped[str] = mapped_column(String(64), index=True)
+    registry_id: Mapped[str] = mapped_column(String(64))
+    generation: Mapped[int | None] = mapped_column(Integer)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

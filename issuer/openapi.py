@@ -8,7 +8,8 @@ ERROR_CODES = ["unauthorized", "invalid_json", "invalid_data", "invalid_type", "
                "invalid_holder", "invalid_family_name", "invalid_given_name", "invalid_patronymic",
                "invalid_birth_date", "invalid_region", "invalid_valid_until", "invalid_children",
                "invalid_category", "invalid_reason", "already_issued", "invalid_state",
-               "cannot_reinstate", "credential_not_found", "not_found", "request_entity_too_large"]
+               "cannot_reinstate", "credential_not_found", "not_found", "request_entity_too_large",
+               "invalid_date"]
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -34,8 +35,8 @@ def spec() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "socpass issuer API", "version": "1",
-                 "description": "For the ministry's registry: issue credentials and change their "
-                                "status. Authenticate with `Authorization: Bearer <token>`; tokens "
+                 "description": "For the ministry's registry: issue credentials, change their "
+                                "status, export the citizens' links, fetch the audit log's head. Authenticate with `Authorization: Bearer <token>`; tokens "
                                 "are created by an admin (`socpass-issuer tokens create NAME` or "
                                 "the console) and can be revoked. Errors are JSON "
                                 "`{\"error\": code, \"message\": text}` with stable codes."},
@@ -60,6 +61,38 @@ def spec() -> dict[str, Any]:
             "/credentials/{id}/reinstate": {"post": {
                 "summary": "Reinstate a suspended credential", "parameters": cid,
                 "responses": {"200": _json(_ref("Credential"), "new state"), **_errors(401, 404, 409)}}},
+            "/links": {"get": {
+                "summary": "Export the citizens' private links as CSV (audited)",
+                "description": "One line per registry entry with a live link: `registry_id,url,state` "
+                               "(state: valid, suspended, revoked or expired, as the citizen's page "
+                               "shows it). Streamed. Each link opens a citizen's page without a "
+                               "password: treat the file as personal data. Every call is an audit "
+                               "event (`links_export`) naming the token.",
+                "parameters": [
+                    {"name": "since", "in": "query", "required": False,
+                     "schema": {"type": "string", "format": "date"},
+                     "description": "only links made, or credentials issued or changed, on or "
+                                    "after this day (the issuer's time zone); YYYY-MM-DD or "
+                                    "DD.MM.YYYY"},
+                    {"name": "registry_id", "in": "query", "required": False,
+                     "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
+                     "style": "form", "explode": True,
+                     "description": "only these registry entries (repeat the parameter)"}],
+                "responses": {"200": {"description": "CSV, UTF-8, header line first",
+                                      "headers": {"X-Socpass-Rows": {
+                                          "schema": {"type": "integer"},
+                                          "description": "lines that follow the header"}},
+                                      "content": {"text/csv": {"schema": {"type": "string"},
+                                                  "example": "registry_id,url,state\nKHV-LF-000123,"
+                                                             "https://szn.example.ru/w/…,valid\n"}}},
+                              **_errors(400, 401)}}},
+            "/audit/head": {"get": {
+                "summary": "The audit log's head, signed: keep it outside the ministry",
+                "description": "`audit_head` is `SEQ:HASH` of the log's last row; `signed` a compact "
+                               "JWS (typ `socpass-audit-head+jwt`, the issuer's key from its JWKS). "
+                               "Give it back to `socpass-issuer audit verify --expect-head` to prove "
+                               "the log still holds that row.",
+                "responses": {"200": _json(_ref("AuditHead"), "the head"), **_errors(401)}}},
             "/openapi.json": {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": {"description": "OpenAPI 3"}}}},
         },
@@ -90,15 +123,19 @@ def spec() -> dict[str, Any]:
                     "replace": {"type": "boolean", "default": False,
                                 "description": "revoke the live credential of this registry_id"},
                     "wallet_link": {"type": "boolean", "default": True,
-                                    "description": "create the citizen's private page link"}}},
+                                    "description": "return the citizen's private page link in "
+                                                   "`wallet_url` (every registry entry gets one "
+                                                   "with its first credential either way)"}}},
                 "Status": {"type": "object", "properties": {"idx": {"type": "integer"},
                                                             "uri": {"type": "string"}}},
                 "Issued": {"type": "object", "properties": {
                     "id": {"type": "string"}, "token": {"type": "string"},
                     "qr_text": {"type": "string", "description": "digits, for a numeric-mode QR"},
                     "status": _ref("Status"), "expires_at": {"type": "string", "format": "date-time"},
-                    "wallet_url": {"type": "string", "description": "the citizen's private link; "
-                                   "shown once, only its hash is stored"}}},
+                    "wallet_url": {"type": "string", "nullable": True,
+                                   "description": "the citizen's private link (the registry "
+                                   "entry's live one; null if it was switched off). Only its hash "
+                                   "is stored; it can be exported again from /links"}}},
                 "Credential": {"type": "object", "properties": {
                     "id": {"type": "string"}, "type": {"type": "string"},
                     "state": {"type": "string", "enum": ["valid", "revoked", "suspended"]},
@@ -108,6 +145,13 @@ def spec() -> dict[str, Any]:
                     "expires_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"},
                     "status": _ref("Status"), "replaced_by": {"type": "string", "nullable": True}}},
+                "AuditHead": {"type": "object", "properties": {
+                    "head": {"type": "string", "pattern": "^[0-9]+:[0-9a-f]{64}$"},
+                    "seq": {"type": "integer"}, "hash": {"type": "string"},
+                    "iss": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+                    "kid": {"type": "string"},
+                    "signed": {"type": "string", "description": "compact JWS of "
+                               "{iss, iat, audit_head}"}}},
                 "Error": {"type": "object", "required": ["error", "message"], "properties": {
                     "error": {"type": "string", "enum": ERROR_CODES},
                     "message": {"type": "string", "description": "Russian, then English"}}},

@@ -23,6 +23,7 @@ from issuer import publishing, store
 from issuer.config import Settings
 from issuer.errors import AlreadyInitialized, AlreadyIssued, InvalidState
 from issuer.keyring import Keyring, check_algorithm, load_import_pem
+from issuer.links import ensure_first_links
 from issuer.models import CredentialRow, Issuer
 from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data, search_key
 from issuer.statusalloc import StatusAllocator
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from issuer.accounts import Accounts, ApiTokens
     from issuer.auditlog import AuditLog
     from issuer.jobs import Jobs
+    from issuer.links import CitizenLinks
     from issuer.wallet import Wallet
 
 log = logging.getLogger("socpass.issuer")
@@ -114,6 +116,12 @@ class IssuerService:
         return Wallet(self)
 
     @property
+    def links(self) -> "CitizenLinks":
+        from issuer.links import CitizenLinks
+
+        return CitizenLinks(self)
+
+    @property
     def jobs(self) -> "Jobs":
         from issuer.jobs import Jobs
 
@@ -184,6 +192,7 @@ class IssuerService:
                 session.add(issuer)
                 session.flush()
                 key = self.keyring.add(session, now=now, alg=alg, private_key=private_key)
+                self.keyring.link_key(session)  # the citizens' links' key, sealed like the keys
                 self._allocator(issuer).ensure_list(session, now=now)
                 store.add_event(session, at=now, actor=self.actor, action="init", kid=key.kid,
                                 detail={"iss": issuer_id})
@@ -279,6 +288,7 @@ class IssuerService:
                                     "/ registry_id was just issued by another process")
 
         row = self._allocator(issuer).place(session, insert, now=now, on_conflict=on_conflict)
+        ensure_first_links(session, self.keyring, [hd.registry_id], now=now, actor=self.actor)
         store.add_event(session, at=now, actor=self.actor, action="issue", credential_id=row.id,
                         kid=row.kid, detail={"type": row.type, "registry_id": row.registry_id,
                                              "status_list": row.status_list_id,
@@ -330,11 +340,13 @@ class IssuerService:
     def search_credentials(self, query: str = "", *, state: str | None = None,
                            ctype: str | None = None, limit: int = 50,
                            offset: int = 0) -> dict[str, Any]:
-        """By registry id (exact or prefix), credential id, or part of the name; newest first."""
+        """By registry id (exact or prefix), credential id, or the name (its beginning; on
+        PostgreSQL with pg_trgm any part of it), every way through an index; newest first."""
         with self.store.read() as session:
             total, rows = store.search_credentials(session, query=query.strip(), name=search_key(query),
                                                    state=state, ctype=ctype, limit=limit,
-                                                   offset=offset)
+                                                   offset=offset,
+                                                   mode=self.store.name_search_mode())
             return {"total": total, "items": [self._summary(row) for row in rows]}
 
     def _summary(self, row: CredentialRow) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Every write happens in `Store.write()`, which commits before it returns: a revoc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -16,14 +16,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, Table, case, create_engine, event, func, insert, or_, select, text, update
+from sqlalchemy import (Engine, Table, and_, case, create_engine, event, func, or_, select,
+                        text, update)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer import audit
 from issuer.errors import NotFound, NotInitialized
-from issuer.models import CredentialRow, Event, Issuer, SigningKey, StatusListRow
+from issuer.models import CredentialRow, Event, Issuer, SigningKey, StatusListRow, UTCDateTime
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -33,6 +34,7 @@ _MIGRATION_LOCK = 0x50C9A55  # PostgreSQL advisory lock: one process migrates at
 # and the lock order (this lock first, then rows) cannot deadlock.
 _WRITE_LOCK = 0x50C9A56
 _READ_ONLY = "socpass_read_only"
+SEARCH_INDEX = "ix_credentials_search_name"  # btree, or pg_trgm GIN on PostgreSQL (migration 0003)
 
 
 class Store:
@@ -41,6 +43,7 @@ class Store:
     def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 5) -> None:
         self.url = make_url(url)
         self.engine = _create_engine(url, pool_size)
+        self._search_mode: str | None = None
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
                                   expire_on_commit=False)
@@ -54,6 +57,21 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def name_search_mode(self) -> str:
+        """How the name search can use an index here (see `search_statement`): "range" on
+        SQLite; on PostgreSQL "trigram" when migration 0003 could build the pg_trgm index, else
+        "prefix". Asked once per process."""
+        if self._search_mode is None:
+            if self.dialect != "postgresql":
+                self._search_mode = "range"
+            else:
+                with self.read() as session:
+                    method = session.scalar(text(
+                        "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
+                        "WHERE c.relname = :name AND c.relkind = 'i'"), {"name": SEARCH_INDEX})
+                self._search_mode = "trigram" if method == "gin" else "prefix"
+        return self._search_mode
 
     def close(self) -> None:
         self.engine.dispose()
@@ -226,12 +244,14 @@ def add_event(session: Session, *, at: datetime, actor: str, action: str,
         raise ValueError("naive datetime given to the store")
     detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None
     session.flush()  # rows added earlier in this transaction come first in the chain
-    prev = audit.last_hash(session)
+    prev = audit.chain_tip(session)
     digest = audit.event_hash(at=at, actor=actor, action=action, credential_id=credential_id,
                               kid=kid, reason=reason, detail=detail_text, prev_hash=prev)
-    session.add(Event(at=at, actor=actor, action=action, credential_id=credential_id, kid=kid,
-                      reason=reason, detail=detail_text, prev_hash=prev, hash=digest))
+    event = Event(at=at, actor=actor, action=action, credential_id=credential_id, kid=kid,
+                  reason=reason, detail=detail_text, prev_hash=prev, hash=digest)
+    session.add(event)
     session.flush()
+    audit.advance_head(session, event.id, digest, at)
 
 
 def add_events(session: Session, entries: Sequence[dict[str, Any]]) -> None:
@@ -244,7 +264,7 @@ def add_events(session: Session, entries: Sequence[dict[str, Any]]) -> None:
     if not entries:
         return
     session.flush()
-    prev = audit.last_hash(session)
+    prev = audit.chain_tip(session)
     rows: list[dict[str, Any]] = []
     for entry in entries:
         at, detail = entry["at"], entry.get("detail")
@@ -259,30 +279,67 @@ def add_events(session: Session, entries: Sequence[dict[str, Any]]) -> None:
         rows.append(row)
     # Inserted in the order of `rows`: ids increase along the chain.
     insert_many(session, Event.__table__, rows)
+    last_id = session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1))
+    audit.advance_head(session, last_id, prev, rows[-1]["at"])
 
 
 def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT many rows (all with the same keys), in order: COPY on PostgreSQL (one round trip
-    and no per-row statement), executemany on SQLite. A refused row fails the whole call with
+    """INSERT many rows (all with the same keys), in order, straight through the driver: COPY on
+    PostgreSQL (one round trip), executemany on SQLite, the values converted by the columns' own
+    bind processors. Bypassing SQLAlchemy's per-row statement handling is what keeps a 435,000-row
+    import's extra tables (links, events) cheap. A refused row fails the whole call with
     sqlalchemy's IntegrityError, as an INSERT would."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), list(rows))
+    session.flush()  # what the ORM holds goes first (a status list these rows refer to)
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    converters = [_converter(table.c[name].type, dialect) for name in columns]
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        return [value if convert is None else convert(value)
+                for convert, value in zip(converters, map(row.__getitem__, columns))]
+
+    dbapi_conn = session.connection().connection.driver_connection
+    if dialect.name != "postgresql":
+        import sqlite3
+
+        statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                     f"VALUES ({', '.join('?' * len(columns))})")
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.executemany(statement, [values(row) for row in rows])
+        except sqlite3.IntegrityError as err:
+            raise IntegrityError(statement, None, err) from err
+        finally:
+            cursor.close()
         return
     import psycopg
 
-    columns = list(rows[0])
-    binds = [table.c[name].type.bind_processor(session.get_bind().dialect) for name in columns]
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    dbapi_conn = session.connection().connection.driver_connection
     try:
         with dbapi_conn.cursor() as cur, cur.copy(statement) as copy:
             for row in rows:
-                copy.write_row([value if bind is None else bind(value)
-                                for bind, value in zip(binds, (row[c] for c in columns))])
+                copy.write_row(values(row))
     except psycopg.IntegrityError as err:
         raise IntegrityError(statement, None, err) from err
+
+
+def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """The column's bind processor; for timestamps remembered per value, as the rows of a batch
+    share most of theirs (`now`, one valid_until): each is converted once, not once per row."""
+    bind = column_type.bind_processor(dialect)
+    if bind is None or not isinstance(column_type, UTCDateTime):
+        return bind
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = converted = bind(value)
+            return converted
+    return convert
 
 
 _HASHED = ("at", "actor", "action", "credential_id", "kid", "reason", "detail")
@@ -295,25 +352,65 @@ def events(session: Session, *, credential_id: str | None = None) -> Sequence[Ev
     return session.scalars(stmt).all()
 
 
-def search_credentials(session: Session, *, query: str, name: str, state: str | None,
-                       ctype: str | None, limit: int, offset: int) -> tuple[int, Sequence[CredentialRow]]:
+def search_statement(*, query: str, name: str, state: str | None, ctype: str | None,
+                     mode: str) -> tuple[Any, Any]:
+    """(count, page) statements of the console's search, without limit and offset.
+
+    `query` matches the credential id exactly, the registry id by prefix, and `name` (the query
+    as `registry.search_key` normalises it) the holder's name, each through an index:
+    `mode` "range" (SQLite: a btree range on the prefix, as LIKE is case-insensitive there and
+    cannot use the index for Cyrillic), "trigram" (PostgreSQL with pg_trgm: any part of the name,
+    three characters or more; shorter, the beginning) or "prefix" (PostgreSQL without pg_trgm:
+    LIKE 'prefix%' on text_pattern_ops indexes).
+    """
+    c = CredentialRow
     conditions = []
     if query:
-        escaped = _like_escape(query)
-        conditions.append(or_(CredentialRow.registry_id == query, CredentialRow.id == query,
-                              CredentialRow.registry_id.like(escaped + "%", escape="\\"),
-                              CredentialRow.search_name.like("%" + _like_escape(name) + "%",
-                                                             escape="\\")))
-    if state:
-        conditions.append(CredentialRow.state == state)
+        if mode == "range":
+            terms = [c.id == query, _prefix_range(c.registry_id, query)]
+            if name:
+                terms.append(_prefix_range(c.search_name, name))
+        else:
+            terms = [c.id == query, c.registry_id.like(_like_escape(query) + "%", escape="\\")]
+            if name:
+                pattern = _like_escape(name) + "%"
+                if mode == "trigram" and len(name) >= 3:
+                    pattern = "%" + pattern
+                terms.append(c.search_name.like(pattern, escape="\\"))
+        conditions.append(or_(*terms))
+    if state and query:
+        # Filtered after the search's own indexes: on "valid", nearly every row, the status index
+        # would make SQLite (which has no statistics) walk the whole table.
+        conditions.append(c.state.op("||")("") == state)
+    elif state:
+        conditions.append(c.state == state)
     if ctype:
-        conditions.append(CredentialRow.type == ctype)
-    total = session.scalar(select(func.count()).select_from(CredentialRow).where(*conditions)) or 0
-    rows = session.scalars(select(CredentialRow).where(*conditions)
-                           .order_by(CredentialRow.issued_at.desc(), CredentialRow.registry_id,
-                                     CredentialRow.id)
-                           .limit(limit).offset(offset)).all()
+        conditions.append(c.type == ctype)
+    count = select(func.count()).select_from(c).where(*conditions)
+    page = select(c).where(*conditions).order_by(c.issued_at.desc(), c.registry_id, c.id)
+    return count, page
+
+
+def search_credentials(session: Session, *, query: str, name: str, state: str | None,
+                       ctype: str | None, limit: int, offset: int,
+                       mode: str = "range") -> tuple[int, Sequence[CredentialRow]]:
+    count, page = search_statement(query=query, name=name, state=state, ctype=ctype, mode=mode)
+    total = session.scalar(count) or 0
+    rows = session.scalars(page.limit(limit).offset(offset)).all()
     return total, rows
+
+
+def _prefix_range(column: Any, prefix: str) -> Any:
+    """`column` starts with `prefix`, as a range a btree serves: prefix <= column < successor,
+    where the successor is the prefix with its last character incremented (UTF-8 sorts as code
+    points, which is how SQLite compares text)."""
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:
+        return column >= prefix
+    nxt = ord(stem[-1]) + 1
+    if 0xD800 <= nxt <= 0xDFFF:  # surrogates are not characters: skip them
+        nxt = 0xE000
+    return and_(column >= prefix, column < stem[:-1] + chr(nxt))
 
 
 def credentials_of(session: Session, registry_id: str) -> Sequence[CredentialRow]:

@@ -1,14 +1,12 @@
-"""The citizen's page `/w/<secret>`: private links, what the page shows, and where it can be used.
+"""The citizen's page `/w/<secret>`: what the page shows, and where the credential can be used.
 
-A link is 128 random bits, stored as its SHA-256 only, and bound to the registry entry rather
-than to one credential: when the family's data changes and the credential is reissued, the
-letter or portal link the citizen already has shows the new one. A new link revokes the old.
+The links themselves (made, revoked, exported) are issuer.links; a link is bound to the registry
+entry rather than to one credential: when the family's data changes and the credential is
+reissued, the letter or portal link the citizen already has shows the new one.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -16,14 +14,13 @@ from sqlalchemy import select
 
 from issuer import store
 from issuer.errors import NotFound
+from issuer.linkkey import secret_hash
 from issuer.models import CredentialRow, WalletLink
 from shared.credential import CATEGORIES, TYPES
 from shared.qrtext import encode as qr_encode
 
 if TYPE_CHECKING:
     from issuer.service import IssuerService
-
-WALLET_PREFIX = "/w/"
 
 WHAT_TO_DO = ("Если вы считаете, что это ошибка, или ваши данные изменились, обратитесь в центр "
               "социальной поддержки населения по месту жительства или напишите через портал "
@@ -81,10 +78,6 @@ def grouped(uses: list[dict[str, str]]) -> list[dict[str, str]]:
     return out
 
 
-def _secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
 def _ru_date(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%d.%m.%Y")
 
@@ -93,58 +86,11 @@ class Wallet:
     def __init__(self, service: "IssuerService") -> None:
         self.svc = service
 
-    def new_link(self, credential_id: str) -> dict[str, Any]:
-        """A fresh private link for the credential's registry entry; older links stop working."""
-        secret = secrets.token_urlsafe(16)  # 128 bits
-        now = self.svc.now()
-        with self.svc.store.write() as session:
-            row = store.get_credential(session, credential_id)
-            base = store.require_issuer(session).url
-            revoked = self._revoke_in(session, row.registry_id, now)
-            session.add(WalletLink(registry_id=row.registry_id, secret_hash=_secret_hash(secret),
-                                   created_by=self.svc.actor, created_at=now))
-            store.add_event(session, at=now, actor=self.svc.actor, action="wallet_link",
-                            credential_id=row.id, detail={"registry_id": row.registry_id,
-                                                          "previous_links_revoked": revoked})
-        path = WALLET_PREFIX + secret
-        return {"credential_id": credential_id, "path": path, "url": base + path}
-
-    def revoke_links(self, credential_id: str) -> dict[str, Any]:
-        now = self.svc.now()
-        with self.svc.store.write() as session:
-            row = store.get_credential(session, credential_id)
-            revoked = self._revoke_in(session, row.registry_id, now)
-            if revoked:
-                store.add_event(session, at=now, actor=self.svc.actor, action="wallet_link_revoke",
-                                credential_id=row.id, detail={"registry_id": row.registry_id,
-                                                              "links_revoked": revoked})
-        return {"credential_id": credential_id, "links_revoked": revoked}
-
-    @staticmethod
-    def _revoke_in(session: Any, registry_id: str, now: Any) -> int:
-        live = session.scalars(select(WalletLink).where(WalletLink.registry_id == registry_id,
-                                                        WalletLink.revoked_at.is_(None))).all()
-        for link in live:
-            link.revoked_at = now
-        return len(live)
-
-    def link_info(self, credential_id: str) -> dict[str, Any] | None:
-        """When the live link of this credential's registry entry was made (never the secret)."""
-        with self.svc.store.read() as session:
-            row = store.get_credential(session, credential_id)
-            link = session.scalars(select(WalletLink).where(
-                WalletLink.registry_id == row.registry_id, WalletLink.revoked_at.is_(None))
-                .order_by(WalletLink.created_at.desc())).first()
-            if link is None:
-                return None
-            return {"created_at": link.created_at.astimezone(self.svc.tz).isoformat(),
-                    "created_by": link.created_by}
-
     def _resolve(self, session: Any, secret: str) -> CredentialRow:
         if not secret or len(secret) > 64:
             raise NotFound("ссылка недействительна / link not valid", code="link_not_found")
         link = session.scalars(select(WalletLink).where(
-            WalletLink.secret_hash == _secret_hash(secret))).first()
+            WalletLink.secret_hash == secret_hash(secret))).first()
         if link is None or link.revoked_at is not None:
             raise NotFound("ссылка недействительна / link not valid", code="link_not_found")
         rows = store.credentials_of(session, link.registry_id)
@@ -185,6 +131,6 @@ class Wallet:
             }
             if state != "valid":
                 view["notice_ru"], view["notice_en"] = NOTICES[state]
-                view["what_to_do"], view["what_to_do_en"] = WHAT_TO_DO, WHAT_TO_DO_EN
+                view["what_to_do_ru"], view["what_to_do_en"] = WHAT_TO_DO, WHAT_TO_DO_EN
             view["qr_text"] = qr_encode(row.token) if state == "valid" else None
             return view

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from issuer.accounts import Unauthorized
 from issuer.errors import AlreadyIssued, InvalidState, NotFound
+from issuer.links import ExportFilter, parse_registry_ids, parse_since
 from issuer.openapi import spec
 from issuer.service import IssuerService
 from shared.errors import InputError, SocpassError
@@ -76,7 +77,8 @@ def build_blueprint(service: IssuerService) -> Blueprint:
         s = svc()
         result = s.issue(str(body.get("type", "")), data, replace=body.get("replace") is True)
         if body.get("wallet_link", True) is not False:
-            result["wallet_url"] = s.wallet.new_link(result["id"])["url"]
+            # Made with the credential (issuer.links); null when its link was switched off.
+            result["wallet_url"] = s.links.url_of(result["id"])
         response = jsonify(result)
         response.status_code = 201
         return response
@@ -96,5 +98,23 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             reason = _body().get("reason")
             return jsonify(getattr(s, change)(cid, reason if isinstance(reason, str) else ""))
         raise NotFound("нет такого действия / no such action", code="not_found")
+
+    @bp.get("/links")
+    def links() -> Response:
+        """The citizens' links as CSV (registry_id, url, state), streamed; an audited export."""
+        filters = ExportFilter(since=parse_since(request.args.get("since")),
+                               registry_ids=parse_registry_ids(request.args.getlist("registry_id")))
+        rows, lines = svc().links.export(filters, channel="api")
+        response = Response(stream_with_context(lines), mimetype="text/csv")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Socpass-Rows"] = str(rows)
+        return response
+
+    @bp.get("/audit/head")
+    def audit_head() -> Response:
+        """The audit log's head, signed: for the registry to keep outside the ministry's database."""
+        response = jsonify(service.audit.head())
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     return bp

@@ -73,11 +73,11 @@ def build_blueprint(service: IssuerService) -> Blueprint:
     def credential(cid: str) -> str:
         return _render_credential(cid)
 
-    def _render_credential(cid: str, new_link: dict[str, Any] | None = None) -> str:
+    def _render_credential(cid: str, shown_link: dict[str, Any] | None = None) -> str:
         cred = service.credential(cid)
         history = service.audit.events(credential_id=cid, limit=50)
         return render_template("credential.html", cred=cred, history=history,
-                               link=service.wallet.link_info(cid), new_link=new_link,
+                               link=service.links.link_info(cid), shown_link=shown_link,
                                action_form=ActionForm(), categories=CATEGORIES, types=TYPES)
 
     @bp.route("/issue", methods=["GET", "POST"])
@@ -167,18 +167,24 @@ def build_blueprint(service: IssuerService) -> Blueprint:
         return redirect(url_for("console.credential", cid=cid))
 
     @bp.post("/credentials/<cid>/link")
-    @require("issue")
+    @require("links")
     def new_link(cid: str) -> str:
         ActionForm().validate_on_submit() or abort(400)
-        link = acting(service).wallet.new_link(cid)
-        # Shown in this response only: the database keeps its hash, never the link itself.
-        return _render_credential(cid, new_link=link)
+        link = acting(service).links.new_link(cid)
+        # In this response only: the database keeps its hash; showing it again is audited.
+        return _render_credential(cid, shown_link=link | {"new": True})
+
+    @bp.post("/credentials/<cid>/link/show")
+    @require("links")
+    def show_link(cid: str) -> str:
+        ActionForm().validate_on_submit() or abort(400)
+        return _render_credential(cid, shown_link=acting(service).links.show(cid))
 
     @bp.post("/credentials/<cid>/link/revoke")
-    @require("issue")
+    @require("links")
     def revoke_link(cid: str) -> Response:
         ActionForm().validate_on_submit() or abort(400)
-        acting(service).wallet.revoke_links(cid)
+        acting(service).links.revoke_links(cid)
         flash("Ссылка гражданина отключена / the citizen's link is revoked", "success")
         return redirect(url_for("console.credential", cid=cid))
 

@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from issuer.accounts import ROLE_LABELS
 from issuer.auditlog import ACTION_LABELS
-from issuer.forms import ActionForm, ImportForm, TokenForm, UserForm
+from issuer.forms import ActionForm, ImportForm, LinksExportForm, TokenForm, UserForm
+from issuer.links import ExportFilter, parse_registry_ids, parse_since
 from issuer.service import IssuerService
 from issuer.views.auth import acting, require
 from shared.errors import InputError
@@ -129,6 +130,29 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
         acting(service).api_tokens.revoke(token_id)
         flash("Токен отозван / token revoked", "success")
         return redirect(url_for("manage.tokens"))
+
+    # --- citizens' links --------------------------------------------------------------------------
+
+    @bp.route("/links", methods=["GET", "POST"])
+    @require("links")
+    def links() -> Any:
+        """The links of many registry entries as CSV, for the state portal or letters. A POST
+        with the form's CSRF token: handing out links is an audited act, not a page view."""
+        form = LinksExportForm()
+        if form.validate_on_submit():
+            try:
+                filters = ExportFilter(since=parse_since(form.since.data),
+                                       registry_ids=parse_registry_ids([form.registry_ids.data or ""]))
+            except InputError as err:
+                flash(err.description, "error")
+            else:
+                _, lines = acting(service).links.export(filters, channel="console")
+                response = Response(stream_with_context(lines), mimetype="text/csv")
+                response.headers["Content-Disposition"] = 'attachment; filename="socpass-links.csv"'
+                response.headers["Cache-Control"] = "no-store"
+                return response
+        status = 400 if request.method == "POST" else 200
+        return render_template("links.html", form=form), status
 
     # --- audit ------------------------------------------------------------------------------------
 

@@ -1,9 +1,12 @@
 """The ministry's console in real headless Chromium against a real `socpass-issuer serve`:
 sign in, issue (a Russian validation error first), import a CSV with broken rows (progress, then
-the report), revoke with a reason and a confirmation, see the audit entry; roles; CSRF.
+the report), revoke with a reason and a confirmation, see the audit entry; export the citizens'
+links and open one; roles (an auditor exports no links); failed sign-ins in the audit log; CSRF.
 Screenshots go to docs/screenshots/console-*.png."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -151,11 +154,37 @@ def test_operator_issues_imports_revokes_and_sees_the_audit_entry(issuer, page, 
     shot(page, "console-search.png", full_page=False)
 
 
+def test_operator_exports_links_and_one_opens_the_citizens_page(issuer, page) -> None:
+    base, env, _ = issuer
+    for n, name in enumerate(("Сергеева", "Фёдорова")):
+        env.json("issuer", "issue", "--type", "large_family", "--data", json.dumps(
+            {"registry_id": f"KHV-LF-LINK-{n}", "children": 3, "region": "27", "valid_until": "2030-12-31",
+             "holder": {"family_name": name, "given_name": "Анна", "birth_date": "1985-05-05"}}))
+    sign_in(page, base, "olga")
+    page.click("text=Ссылки граждан")
+    page.fill("#registry_ids", "KHV-LF-LINK-0\nKHV-LF-LINK-1")
+    shot(page, "console-links.png")
+    with page.expect_download() as download:
+        page.click("button.primary")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert sorted(r["registry_id"] for r in rows) == ["KHV-LF-LINK-0", "KHV-LF-LINK-1"]
+    assert all(r["state"] == "valid" and r["url"].startswith(base + "/w/") for r in rows)
+    page.goto(rows[1]["url"])
+    page.get_by_text("Фёдорова Анна").wait_for()
+    page.goto(base + "/admin/audit?action=links_export")
+    assert "выгружено ссылок: 2" in page.locator("table.audit").inner_text()
+
+
 def test_auditor_cannot_revoke(issuer, page) -> None:
     base, env, _ = issuer
     issued = env.json("issuer", "issue", "--type", "beneficiary", "--data", json.dumps(
         {"registry_id": "KHV-B-AUDIT", "category": "pensioner", "region": "27", "valid_until": "2030-12-31",
          "holder": {"family_name": "Сидоров", "given_name": "Пётр", "birth_date": "1950-03-03"}}))
+    page.goto(base + "/admin/login")
+    page.fill("#name", "anna")
+    page.fill("#password", "not-annas-password")
+    page.click("button[type=submit]")
+    page.get_by_text("Неверное имя пользователя или пароль").wait_for()
     sign_in(page, base, "anna")
     page.goto(f"{base}/admin/credentials/{issued['id']}")
     page.get_by_text("Только просмотр").wait_for()
@@ -165,6 +194,15 @@ def test_auditor_cannot_revoke(issuer, page) -> None:
                                  form={"csrf_token": token, "reason": "попытка", "confirm": "yes"})
     assert response.status == 403 and "Недостаточно прав" in response.text()
     assert env.json("issuer", "show", issued["id"])["state"] == "valid"
+    # Citizens' links are bearer secrets: no menu entry, no page, no export for an auditor.
+    assert page.locator("header.top nav", has_text="Ссылки граждан").count() == 0
+    assert page.goto(base + "/admin/links").status == 403
+    response = page.request.post(base + "/admin/links", form={"csrf_token": token})
+    assert response.status == 403 and "/w/" not in response.text()
+    # The failed sign-in before is in the audit log, without the password.
+    page.goto(base + "/admin/audit?action=login_failed")
+    log = page.locator("table.audit").inner_text()
+    assert "user:anna" in log and "127.0.0.0/24" in log and "not-annas-password" not in log
 
 
 def test_post_without_csrf_token_is_refused(issuer, page) -> None:

@@ -1,9 +1,12 @@
 """The citizen's page on a small phone screen in real headless Chromium: the QR fills the width,
 the page does not scroll sideways, the printable PDF carries a QR that decodes (rendered with
-pdftoppm, read with the project's decoder), and a revoked credential shows a clear notice.
+pdftoppm, read with the project's decoder), the RU/EN switch, and a revoked credential shows a
+clear notice. The link comes from `links export`, as the state portal gets it.
 Screenshots go to docs/screenshots/wallet-*.png."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import subprocess
@@ -27,9 +30,11 @@ def wallet(tmp_path_factory):
     env.json("issuer", "init", "--issuer-id", "RU-27", "--url", f"http://127.0.0.1:{port}",
              "--name", "Министерство социальной защиты Хабаровского края", "--region", "27")
     issued = env.json("issuer", "issue", "--type", "large_family", "--data", json.dumps(FAMILY))
-    link = env.json("issuer", "link", issued["id"])
+    exported = env.run("issuer", "links", "export", "--registry-id", FAMILY["registry_id"]).stdout
+    [row] = list(csv.DictReader(io.StringIO(exported)))
+    assert row["state"] == "valid"
     env.serve("issuer", port)
-    yield issued, link["url"], env
+    yield issued, row["url"], env
     env.stop()
 
 
@@ -78,6 +83,26 @@ def test_wallet_page_on_a_phone_and_the_printable_pdf(wallet, phone, tmp_path) -
     png_path = tmp_path / "qr.png"
     download.value.save_as(png_path)
     assert decode_qr_image(png_path.read_bytes()) == issued["qr_text"]
+
+
+def test_the_language_switch(wallet, phone) -> None:
+    _, url, _ = wallet
+    phone.goto(url)
+    assert phone.locator("html").get_attribute("lang") == "ru"
+    switch = phone.locator("nav.lang")
+    assert switch.is_visible() and switch.locator("[aria-current]").inner_text() == "Русский"
+    phone.get_by_role("link", name="English").click()
+    phone.get_by_text("Where and how it can be used").wait_for()
+    assert phone.locator("html").get_attribute("lang") == "en"
+    assert "Где и как" not in phone.content() and "Иванова Мария Петровна" in phone.content()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    phone.screenshot(path=str(SHOTS / "wallet-phone-en.png"), full_page=False)
+    phone.goto(url)  # the choice is remembered
+    phone.get_by_text("Where and how it can be used").wait_for()
+    phone.get_by_role("link", name="Русский").click()
+    phone.get_by_text("Где и как можно использовать").wait_for()
+    phone.goto(url)
+    assert phone.locator("html").get_attribute("lang") == "ru"
 
 
 def test_revoked_credential_shows_a_notice(wallet, phone) -> None:

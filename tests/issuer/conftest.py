@@ -25,7 +25,7 @@ from tests.issuer.helpers import ISSUER_ID, ISSUER_NAME, ISSUER_URL, PASSPHRASE,
 
 PG_ENV = "SOCPASS_TEST_DATABASE_URL"
 TABLES = ("events", "credentials", "status_lists", "signing_keys", "issuer", "users", "login_failures",
-          "api_tokens", "wallet_links", "jobs")
+          "api_tokens", "wallet_links", "jobs", "audit_head")
 
 
 def _conninfo(url: URL, database: str | None = None) -> dict[str, Any]:
@@ -116,6 +116,15 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(issuer.accounts, "_HASHER",
                         PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
+def fast_link_key_sealing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt at a small cost for the link key (issuer.linkkey); the cost is kept in the sealed
+    text, so production keeps its own."""
+    import issuer.linkkey
+
+    monkeypatch.setattr(issuer.linkkey, "SCRYPT_N", 1 << 4)
 
 
 @pytest.fixture

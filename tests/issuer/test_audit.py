@@ -14,6 +14,7 @@ from issuer import audit, store
 from issuer.cli import main as cli_main
 from issuer.service import IssuerService
 from issuer.store import Store
+from shared.errors import InputError
 
 from tests.issuer.helpers import make_data
 
@@ -43,7 +44,7 @@ def test_every_use_case_writes_its_event(service: IssuerService) -> None:
     service.rotate_key()
     service.accounts.add_user("pavel", "operator", "long-enough-password")
     service.api_tokens.create("реестр")
-    service.wallet.new_link(service.issue("beneficiary", make_data("beneficiary"))["id"])
+    service.links.new_link(service.issue("beneficiary", make_data("beneficiary"))["id"])
     assert actions(service) == ["init", "issue", "suspend", "reinstate", "revoke", "key_rotate",
                                 "user_add", "token_create", "issue", "wallet_link"]
     suspend = next(e for e in service.audit.events() if e["action"] == "suspend")
@@ -73,7 +74,10 @@ def test_event_is_in_the_same_transaction_as_the_change(service: IssuerService, 
 def test_chain_verifies_and_editing_a_row_is_detected(service: IssuerService) -> None:
     a = service.issue("large_family", make_data())
     service.revoke(a["id"], "настоящая причина")
-    assert service.audit.verify() == {"ok": True, "events": 3, "first_broken": None, "problem": None}
+    verified = service.audit.verify()
+    last = max(e["id"] for e in service.audit.events())
+    assert verified == {"ok": True, "events": 3, "first_broken": None, "problem": None,
+                        "head": f"{last}:{service.audit.events()[0]['hash']}"}
     revoke_id = next(e["id"] for e in service.audit.events() if e["action"] == "revoke")
     tamper(service, f"UPDATE events SET reason = 'другая причина' WHERE id = {revoke_id}")
     result = service.audit.verify()
@@ -161,6 +165,122 @@ def test_migration_chains_events_written_before_it(db_url: str) -> None:
         s.migrate()
         with s.read() as session:
             result = audit.verify_chain(audit.iter_events(session))
+            head = audit.read_head(session)
         assert result.ok and result.events == 3
+        # 0003 starts the head where the chain ends.
+        assert head is not None and (head.seq, head.hash) == (result.last_id, result.last_hash)
+        assert audit.check_head(result, head).ok
     finally:
         s.close()
+
+
+# --- the head: a log cut short at its end ---------------------------------------------------
+
+
+def last_ids(service: IssuerService) -> list[int]:
+    return sorted(e["id"] for e in service.audit.events())
+
+
+def test_deleting_the_last_row_is_detected(service: IssuerService, env, monkeypatch, capsys) -> None:
+    for _ in range(2):
+        service.issue("large_family", make_data())
+    ids = last_ids(service)
+    tamper(service, f"DELETE FROM events WHERE id = {ids[-1]}")
+    result = service.audit.verify()
+    assert not result["ok"] and result["first_broken"] == ids[-1]
+    assert "удалены" in result["problem"] and "deleted from the end" in result["problem"]
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert cli_main(["audit", "verify"]) == 1
+    assert "audit_broken" in capsys.readouterr().err
+
+
+def test_a_write_after_the_cut_does_not_hide_it(service: IssuerService) -> None:
+    """The next row links to the recorded head, not to what is left: the gap stays visible."""
+    service.issue("large_family", make_data())
+    ids = last_ids(service)
+    tamper(service, f"DELETE FROM events WHERE id = {ids[-1]}")
+    service.issue("large_family", make_data())
+    result = service.audit.verify()
+    assert not result["ok"] and result["first_broken"] >= ids[-1]
+
+
+def test_a_head_kept_outside_catches_a_consistent_cut(service: IssuerService) -> None:
+    """Whoever rewrites both tables cuts the end consistently; the head printed earlier and kept
+    elsewhere still catches it."""
+    service.issue("large_family", make_data())
+    kept = service.audit.verify()["head"]
+    service.issue("large_family", make_data())
+    assert service.audit.verify(kept)["ok"]  # the kept row is still there: more came after it
+    seq = int(kept.split(":")[0])
+    tamper(service, f"DELETE FROM events WHERE id >= {seq}")
+    previous = max(last_ids(service))
+    prev_hash = next(e["hash"] for e in service.audit.events() if e["id"] == previous)
+    with service.store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": previous, "h": prev_hash})
+    assert service.audit.verify()["ok"]  # consistent: the database alone cannot tell
+    result = service.audit.verify(kept)
+    assert not result["ok"] and result["first_broken"] == seq and "missing" in result["problem"]
+
+
+def test_the_signed_head_verifies_and_is_accepted_back(service: IssuerService) -> None:
+    from shared.token import verify
+
+    from tests.issuer.helpers import resolver_for
+
+    service.issue("large_family", make_data())
+    head = service.audit.head()
+    assert head["head"] == service.audit.verify()["head"] == f"{head['seq']}:{head['hash']}"
+    claims = verify(head["signed"], resolver_for(service), typ="socpass-audit-head+jwt").claims
+    assert claims["audit_head"] == head["head"] and claims["iss"] == "RU-27"
+    service.rotate_key()  # a head signed by a key since retired still counts
+    service.issue("large_family", make_data())
+    assert service.audit.verify(head["signed"])["ok"]
+    header, payload, signature = head["signed"].split(".")
+    forged = ".".join((header, payload, signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")))
+    with pytest.raises(InputError) as err:
+        service.audit.verify(forged)
+    assert err.value.code == "invalid_head"
+
+
+@pytest.mark.parametrize("bad", ["12", "x:" + "0" * 64, "3:" + "g" * 64, "3:abc"])
+def test_expect_head_must_be_seq_colon_hash(service: IssuerService, bad: str) -> None:
+    with pytest.raises(InputError):
+        service.audit.verify(bad)
+
+
+def test_cli_audit_head_and_expect_head(service: IssuerService, env, monkeypatch, capsys) -> None:
+    service.issue("large_family", make_data())
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert cli_main(["audit", "head"]) == 0
+    head = json.loads(capsys.readouterr().out)
+    assert head["signed"].count(".") == 2
+    assert cli_main(["audit", "verify", "--expect-head", head["head"]]) == 0
+    assert json.loads(capsys.readouterr().out)["head"] == head["head"]
+    wrong = f"{head['seq']}:{'0' * 64}"
+    assert cli_main(["audit", "verify", "--expect-head", wrong]) == 1
+    assert "audit_broken" in capsys.readouterr().err
+
+
+def test_the_head_row_cannot_be_deleted(service: IssuerService) -> None:
+    with pytest.raises(DBAPIError, match="audit head"):
+        with service.store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_head"))
+    assert service.audit.verify()["ok"]
+
+
+def test_bulk_appends_move_the_head(service: IssuerService) -> None:
+    import io
+
+    from issuer.importer import import_csv
+
+    rows = "".join(f"large_family;H-{n};Иванова;Мария;;1988-04-12;4;;27;2030-05-31\n" for n in range(30))
+    import_csv(service, io.BytesIO(("type;registry_id;family_name;given_name;patronymic;birth_date;"
+                                    "children;category;region;valid_until\n" + rows).encode()),
+               batch_size=10)
+    with service.store.read() as session:
+        head = audit.read_head(session)
+        assert head is not None and (head.seq, head.hash) == (max(last_ids(service)),
+                                                              audit.last_hash(session))
+    assert service.audit.verify()["ok"]

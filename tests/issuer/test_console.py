@@ -1,6 +1,8 @@
 """The ministry's console through Flask's test client: sign-in, roles, CSRF, issue, revoke, search."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from issuer.service import IssuerService
@@ -55,6 +57,19 @@ def test_wrong_password_is_refused_in_russian_then_rate_limited(console_app) -> 
     assert response.status_code == 429 and "Слишком много неудачных попыток" in text(response)
     other = console_app.test_client()  # another account from the same address is not locked
     assert sign_in(other, "anna", PASSWORD).status_code == 302
+
+
+def test_failed_sign_ins_are_in_the_audit_log(console_app, service: IssuerService, login) -> None:
+    client = console_app.test_client()
+    sign_in(client, "olga", "wrong-password-123")
+    sign_in(client, "wrong-password-123", "olga")  # the fields swapped
+    page = text(login("anna").get("/admin/audit?action=login_failed"))
+    assert "неудачный вход" in page and "user:olga" in page and "user:?" in page
+    assert "wrong-password-123" not in page
+    events = service.audit.events(action="login_failed")
+    assert {e["reason"] for e in events} == {"wrong_password", "unknown_user"}
+    assert all(e["detail"]["client"] == "127.0.0.0/24" for e in events)
+    assert "wrong-password-123" not in json.dumps(events)
 
 
 def test_post_without_csrf_token_is_refused(console_app, login) -> None:

@@ -13,7 +13,7 @@ from issuer.service import IssuerService
 from shared.qrimage import decode_qr_image
 
 from tests.issuer.helpers import ISSUER_URL, make_data
-from tests.issuer.web import form_post, text
+from tests.issuer.web import csrf_from, form_post, text
 
 
 @pytest.fixture
@@ -23,19 +23,20 @@ def client(console_app):
 
 def new_link(service: IssuerService, ctype: str = "large_family", **data) -> tuple[dict, str]:
     issued = service.issue(ctype, make_data(ctype, **data))
-    link = service.wallet.new_link(issued["id"])
+    link = service.links.new_link(issued["id"])
     return issued, link["path"]
 
 
-def test_link_is_random_hashed_and_absolute(service: IssuerService) -> None:
+def test_link_is_hashed_absolute_and_replaced_by_a_new_one(service: IssuerService) -> None:
     issued, path = new_link(service)
     secret = path.removeprefix("/w/")
-    assert len(secret) >= 22  # 128 bits in base64url
+    assert len(secret) == 22  # 128 bits in base64url
     with service.store.read() as session:
-        stored = session.scalars(select(WalletLink)).one()
+        stored = session.scalars(select(WalletLink).where(WalletLink.revoked_at.is_(None))).one()
         assert secret not in stored.secret_hash and len(stored.secret_hash) == 64
-    link = service.wallet.new_link(issued["id"])
-    assert link["url"] == ISSUER_URL + link["path"]
+        assert stored.generation == 2  # the first came with the credential
+    link = service.links.new_link(issued["id"])
+    assert link["url"] == ISSUER_URL + link["path"] and link["generation"] == 3
     with pytest.raises(NotFound):  # the previous link stopped working
         service.wallet.page(secret)
 
@@ -99,7 +100,7 @@ def test_link_follows_the_reissued_credential(client, service: IssuerService) ->
 
 def test_unknown_and_revoked_links_are_a_friendly_404(client, service: IssuerService) -> None:
     issued, path = new_link(service)
-    service.wallet.revoke_links(issued["id"])
+    service.links.revoke_links(issued["id"])
     for url in (path, "/w/" + "A" * 22, "/w/x" * 30):
         response = client.get(url)
         assert response.status_code == 404 and "Ссылка не работает" in text(response)
@@ -107,16 +108,44 @@ def test_unknown_and_revoked_links_are_a_friendly_404(client, service: IssuerSer
 
 def test_operator_makes_a_new_link_in_the_console(login, service: IssuerService) -> None:
     cid = service.issue("large_family", make_data())["id"]
+    first = service.links.url_of(cid)
     client = login("olga")
     response = form_post(client, f"/admin/credentials/{cid}", f"/admin/credentials/{cid}/link")
     page = text(response)
-    assert response.status_code == 200 and "показывается один раз" in page
+    assert response.status_code == 200 and "Новая ссылка, прежняя больше не работает" in page
     url = page.split('class="secret-link">')[1].split("<")[0]
-    assert url.startswith(ISSUER_URL + "/w/")
+    assert url.startswith(ISSUER_URL + "/w/") and url != first
     assert client.get(url.removeprefix(ISSUER_URL)).status_code == 200
+    assert client.get(first.removeprefix(ISSUER_URL)).status_code == 404
     event = service.audit.events(action="wallet_link")[0]
     assert event["actor"] == "user:olga" and url.rsplit("/", 1)[1] not in json.dumps(event)
+    assert event["detail"]["generation"] == 2
     assert "Действующая ссылка создана" in text(client.get(f"/admin/credentials/{cid}"))
+
+
+def test_operator_shows_the_live_link_again_and_it_is_audited(login, service: IssuerService) -> None:
+    cid = service.issue("large_family", make_data())["id"]
+    client = login("olga")
+    response = form_post(client, f"/admin/credentials/{cid}", f"/admin/credentials/{cid}/link/show")
+    page = text(response)
+    assert response.status_code == 200 and "Действующая ссылка." in page
+    url = page.split('class="secret-link">')[1].split("<")[0]
+    assert url == service.links.url_of(cid)  # the same link: nothing was revoked
+    event = service.audit.events(action="wallet_link_show")[0]
+    assert event["actor"] == "user:olga" and event["credential_id"] == cid
+    assert url.rsplit("/", 1)[1] not in json.dumps(event)
+
+
+def test_an_auditor_cannot_see_or_make_links(login, service: IssuerService) -> None:
+    cid = service.issue("large_family", make_data())["id"]
+    client = login("anna")
+    page = client.get(f"/admin/credentials/{cid}")
+    assert "Показать ссылку" not in text(page) and "/w/" not in text(page)
+    token = csrf_from(text(page))
+    for action in ("link", "link/show", "link/revoke"):
+        response = client.post(f"/admin/credentials/{cid}/{action}", data={"csrf_token": token})
+        assert response.status_code == 403, action
+    assert service.audit.events(action="wallet_link_show") == []
 
 
 def test_access_log_lines_hide_the_secret() -> None:
@@ -125,3 +154,71 @@ def test_access_log_lines_hide_the_secret() -> None:
     assert redact('"GET /w/AbC-_12/card.pdf?layout=a4 HTTP/1.1" 200') == \
         '"GET /w/***/card.pdf?layout=a4 HTTP/1.1" 200'
     assert redact('"GET /admin/credentials HTTP/1.1"') == '"GET /admin/credentials HTTP/1.1"'
+
+
+# --- the page's language -----------------------------------------------------------------------
+
+
+def test_russian_by_default_with_a_visible_switch(client, service: IssuerService) -> None:
+    _, path = new_link(service)
+    page = text(client.get(path))
+    assert '<html lang="ru">' in page and "Где и как можно использовать" in page
+    assert "Where and how" not in page and "Holder" not in page  # one language at a time
+    assert 'href="?lang=en"' in page and 'href="?lang=ru"' in page
+    assert 'lang="ru" hreflang="ru" aria-current="page"' in page
+
+
+def test_english_on_request_remembered_in_a_cookie(client, service: IssuerService) -> None:
+    _, path = new_link(service, children=5)
+    response = client.get(path + "?lang=en")
+    page = text(response)
+    assert '<html lang="en">' in page and "Where and how it can be used" in page
+    assert "Large family" in page and "Valid" in page and "Holder" in page
+    assert "Иванова Мария Петровна" in page  # the holder's name as in the documents
+    assert "Где и как" not in page
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("socpass_lang=en;") and "Path=/w/" in cookie and "HttpOnly" in cookie
+    assert "Cookie" in response.headers["Vary"] and response.headers["Cache-Control"] == "no-store, private"
+    assert "Where and how" in text(client.get(path))  # remembered
+    back = client.get(path + "?lang=ru")
+    assert "Где и как" in text(back) and back.headers["Set-Cookie"].startswith("socpass_lang=ru;")
+
+
+@pytest.mark.parametrize("accept,lang", [
+    ("en-US,en;q=0.9", "en"), ("en-GB", "en"),
+    ("en-US,en;q=0.9,ru;q=0.8", "ru"),  # a Russian reader with an English phone: Russian
+    ("ru-RU,ru;q=0.9,en-US;q=0.8", "ru"), ("kk-KZ,en;q=0.5", "ru"), ("de-DE,de", "ru"),
+    ("en;q=0", "ru"), ("", "ru")])
+def test_accept_language_never_makes_russian_readers_get_english(client, service: IssuerService,
+                                                                 accept: str, lang: str) -> None:
+    _, path = new_link(service)
+    page = text(client.get(path, headers={"Accept-Language": accept}))
+    assert f'<html lang="{lang}">' in page
+
+
+def test_a_notice_in_english(client, service: IssuerService) -> None:
+    issued, path = new_link(service)
+    service.suspend(issued["id"], "проверка")
+    page = text(client.get(path + "?lang=en"))
+    assert "temporarily suspended" in page and "What to do:" in page and "social support centre" in page
+
+
+def test_every_phrase_in_both_languages() -> None:
+    from issuer.i18n import LANGS, WALLET
+
+    for key, phrase in WALLET.items():
+        assert set(phrase) == set(LANGS) and all(phrase[lang].strip() for lang in LANGS), key
+    assert WALLET["where"]["ru"] != WALLET["where"]["en"]
+
+
+def test_the_card_stays_russian_in_english_mode(client, service: IssuerService) -> None:
+    import pypdfium2 as pdfium
+
+    _, path = new_link(service)
+    client.get(path + "?lang=en")
+    pdf = pdfium.PdfDocument(client.get(path + "/card.pdf?layout=a4").data)
+    try:
+        words = pdf[0].get_textpage().get_text_range()
+    finally:
+        pdf.close()
+    assert "Многодетная семья" in words and "Дата рождения" in words and "Large family" not in words
