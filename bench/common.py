@@ -71,3 +71,22 @@ def pss_mb(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
+
+
+_MEASURED = ("import resource, subprocess, sys\n"
+             "code = subprocess.run(sys.argv[1:]).returncode\n"
+             "sys.stderr.write(f\"\\nPEAK_RSS_KB={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}\\n\")\n"
+             "sys.exit(code)\n")
+
+
+def run_with_peak_rss(cmd: list[str], **kwargs: object) -> tuple["subprocess.CompletedProcess[bytes]", float]:
+    """Run `cmd` and return it with its own peak RSS in MB. Through a fresh parent, because
+    RUSAGE_CHILDREN of this process is the largest of every child it ever had (an earlier
+    benchmark's included)."""
+    import sys
+    proc = subprocess.run([sys.executable, "-c", _MEASURED, *cmd], capture_output=True, **kwargs)
+    tail = proc.stderr.rsplit(b"PEAK_RSS_KB=", 1)
+    if len(tail) != 2:
+        raise RuntimeError(f"no peak RSS reported: {proc.stderr[-500:]!r}")
+    proc.stderr = tail[0]
+    return proc, int(tail[1].split()[0]) / 1024

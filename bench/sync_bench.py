@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import children_peak_rss_mb
+from bench.common import run_with_peak_rss
 from shared import keys, statuslist
 from shared.publication import JWKS_PATH, METADATA_PATH, IssuerMetadata, relative_path, status_list_uri
 
@@ -45,13 +45,15 @@ def main(quick: bool = False) -> dict[str, float]:
         cli = Path(sys.executable).parent / "socpass-verifier"
         env = {"SOCPASS_VERIFIER_CACHE": str(root / "cache"), "PATH": "/usr/bin:/bin"}
         walls = []
+        peaks = []
         for _ in range(1 if quick else 3):
             t0 = time.perf_counter()
-            proc = subprocess.run([str(cli), "sync", *map(str, dirs)], env=env, check=True, capture_output=True)
+            proc, peak = run_with_peak_rss([str(cli), "sync", *map(str, dirs)], env=env, check=True)
             walls.append(time.perf_counter() - t0)
+            peaks.append(peak)
             summary = json.loads(proc.stdout)
             assert len(summary["issuers"]) == issuers, summary
-        peak = children_peak_rss_mb()
+        peak = max(peaks)
         # The second and later syncs also compare against the cached lists (replay protection).
         t0 = time.perf_counter()
         subprocess.run([str(cli), "check", "123"], env=env, capture_output=True)
