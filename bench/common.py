@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import resource
 import socket
 import statistics
 import subprocess
@@ -26,11 +25,6 @@ def shannon_bits(n: int, p: float) -> float:
     if p <= 0 or p >= 1:
         return 0.0
     return n * -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
-
-
-def children_peak_rss_mb() -> float:
-    """Peak resident memory of the largest waited-for child process so far (Linux: KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def wait_for_gunicorn(server: "subprocess.Popen", port: int, workers: int, timeout: float = 30) -> list[int]:

@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.common import run_with_peak_rss
 from shared import keys, qrtext, token
 from tests.vectors.reference import REFERENCE_LARGE_FAMILY
 
@@ -70,15 +71,11 @@ def run_import(home: Path, csv_path: Path, db_url: str | None) -> tuple[float, f
         env["SOCPASS_DATABASE_URL"] = db_url
     subprocess.run([str(bin_dir / "socpass-issuer"), "init", "--issuer-id", "RU-27", "--name", "Bench",
                     "--url", "https://szn.test"], env=env, check=True, capture_output=True)
-    # Time and peak memory of the import process alone, measured by a wrapper child.
-    wrapper = ("import resource,subprocess,sys,time;t=time.perf_counter();"
-               "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
-               "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024);"
-               "print(p.stdout[-400:]);sys.exit(p.returncode)")
-    proc = subprocess.run([sys.executable, "-c", wrapper, str(bin_dir / "socpass-issuer"), "import", str(csv_path)],
-                          env=env, capture_output=True, text=True, check=True)
-    first, rest = proc.stdout.split("\n", 1)
-    wall, peak = map(float, first.split())
+    t0 = time.perf_counter()
+    proc, peak = run_with_peak_rss([str(bin_dir / "socpass-issuer"), "import", str(csv_path)],
+                                   env=env, check=True)
+    wall = time.perf_counter() - t0
+    rest = proc.stdout.decode("utf-8", "replace")[-400:]
     return wall, peak, rest.strip().replace("\n", " ")[:160]
 
 

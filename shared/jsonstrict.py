@@ -2,10 +2,8 @@
 
 Two parsers, one meaning. orjson reads a credential's payload in a third of the stdlib's time,
 but keeps the last of duplicate members and turns huge integers into floats; so its result is
-taken only when it provably equals the stdlib's: no float anywhere, and as many members as the
-text has keys (a key's closing quote is always followed by a colon, so counting `":` counts every
-key at least once when no whitespace comes before a colon), or, cheaper, when orjson writes it
-back byte for byte. Anything else, and every error, goes through the stdlib parser with its
+taken only when orjson writes it back byte for byte (the compact spelling every issuer writes,
+which has neither). Anything else, and every error, goes through the stdlib parser with its
 duplicate check, which decides and words the error.
 """
 from __future__ import annotations
@@ -40,26 +38,6 @@ def _no_constants(name: str) -> Any:
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 
 
-def _members(value: Any) -> int:
-    """Members of all objects in a parsed value; -1 when it holds a float (see the module)."""
-    kind = type(value)
-    if kind is dict:
-        total = len(value)
-        children = value.values()
-    elif kind is list:
-        total, children = 0, value
-    else:
-        return -1 if kind is float else 0
-    for child in children:
-        kind = type(child)
-        if kind is dict or kind is list or kind is float:
-            inner = _members(child)
-            if inner < 0:
-                return -1
-            total += inner
-    return total
-
-
 def _fast(data: bytes) -> Any:
     """orjson's result when it equals the stdlib's, else _SLOW."""
     try:
@@ -68,14 +46,10 @@ def _fast(data: bytes) -> Any:
         return _SLOW
     # Written back byte for byte: the text was in the one compact spelling, which has no
     # duplicate members and no number that either parser reads differently (a credential's
-    # payload, as every issuer writes it). Cheaper than counting.
+    # payload, as every issuer writes it). Anything else is the stdlib's to decide.
     try:
-        if orjson.dumps(value) == data:
-            return value
-        if b" :" in data or b"\n:" in data or b"\r:" in data or b"\t:" in data:
-            return _SLOW
-        return value if _members(value) == data.count(b'":') else _SLOW
-    except (TypeError, RecursionError):  # nested deeper than orjson writes or Python recurses
+        return value if orjson.dumps(value) == data else _SLOW
+    except TypeError:  # nested deeper than orjson writes
         return _SLOW
 
 
