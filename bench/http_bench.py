@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from bench.common import pss_mb, rss_mb, wait_for_gunicorn
@@ -76,20 +77,24 @@ def main(quick: bool = False, plots: Path | None = None) -> dict[str, float]:
             seconds = 1 if quick else 10
             wrk(base + "/api/verify", 4, 1, script)  # warm-up
             curve: dict[str, list[float]] = {"/api/verify": [], "trivial endpoint": [],
-                                             "/api/verify p99 ms": []}
+                                             "signature check only": [], "/api/verify p99 ms": []}
             levels = (16, 64) if plots is None else (1, 4, 16, 64)
             for conns in levels:
                 verify = wrk(base + "/api/verify", conns, seconds, script)
                 ping = wrk(base + "/bench/ping", conns, seconds, None)
+                floor = wrk(base + "/bench/signature", conns, seconds, script)
                 ratio = verify["rps"] / ping["rps"]
                 print(f"{conns:3} connections: /api/verify {verify['rps']:7.0f} req/s p50 {verify['p50']:5.1f} ms "
                       f"p99 {verify['p99']:5.1f} ms errors {verify['errors']:.0f} | trivial endpoint "
-                      f"{ping['rps']:7.0f} req/s p99 {ping['p99']:5.1f} ms | ratio {ratio:.2f} (target >= 0.6)")
+                      f"{ping['rps']:7.0f} req/s p99 {ping['p99']:5.1f} ms | ratio {ratio:.2f} (target >= 0.6) "
+                      f"| signature check only {floor['rps']:7.0f} req/s, its ratio {floor['rps'] / ping['rps']:.2f}")
                 results[f"ratio_{conns}"] = ratio
+                results[f"signature_only_ratio_{conns}"] = floor["rps"] / ping["rps"]
                 results[f"p99_{conns}"] = verify["p99"]
-                results[f"errors_{conns}"] = verify["errors"]
+                results[f"errors_{conns}"] = verify["errors"] + floor["errors"]
                 curve["/api/verify"].append(verify["rps"])
                 curve["trivial endpoint"].append(ping["rps"])
+                curve["signature check only"].append(floor["rps"])
                 curve["/api/verify p99 ms"].append(verify["p99"])
             if plots is not None:
                 from bench.svgplot import line_chart
@@ -118,8 +123,70 @@ def main(quick: bool = False, plots: Path | None = None) -> dict[str, float]:
         finally:
             server.terminate()
             server.wait(10)
+        results.update(cpu_split(root, script, env, 1 if quick else 5))
         results.update(issuer_idle(root, 3 if quick else 30))
     return results
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(root: Path, script: Path, env: dict[str, str], seconds: int) -> dict[str, float]:
+    """The profile behind the ratio: one worker's CPU per request, split by part
+    (bench/cpusplit.py), for the trivial endpoint and for /api/verify at 16 connections."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
+                               "--log-level", "warning", "bench.wsgi_verifier:app"], cwd=ROOT,
+                              env=dict(env, BENCH_CPU_SPLIT="1"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    out: dict[str, float] = {}
+    try:
+        worker = wait_for_gunicorn(server, port, 1)[0]
+        wrk(base + "/api/verify", 4, 1, script)  # warm-up
+        for name, path, lua in (("trivial", "/bench/ping", None), ("signature", "/bench/signature", script),
+                                ("verify", "/api/verify", script)):
+            _split(base)  # reset
+            before = _cpu_seconds(worker)
+            run = wrk(base + path, 16, seconds, lua)
+            cpu = _cpu_seconds(worker) - before
+            parts = _split(base)
+            calls = parts["app " + path]["calls"]
+            per_request = 1e6 * cpu / calls
+            in_app = parts["app " + path]["us"]
+            out[f"cpu_{name}_us"] = per_request
+            if name == "trivial":
+                print(f"worker CPU per request (1 worker, 16 connections, {run['rps']:.0f} req/s): "
+                      f"trivial endpoint {per_request:.0f} µs = app {in_app:.0f} + server "
+                      f"{per_request - in_app:.0f}")
+                continue
+            if name == "signature":
+                print(f"  signature check only {per_request:.0f} µs ({run['rps']:.0f} req/s) = app "
+                      f"{in_app:.0f} [signature {parts.get('signature', {}).get('us', 0.0):.0f}] + server "
+                      f"{per_request - in_app:.0f}; CPU ratio trivial/signature only "
+                      f"{out['cpu_trivial_us'] / per_request:.2f}: the most any verifying endpoint reaches here")
+                continue
+            signature = parts.get("signature", {}).get("us", 0.0)
+            decision = parts.get("decision", {}).get("us", 0.0)
+            scanlog = parts.get("scan log", {}).get("us", 0.0)
+            writer = parts.get("writer thread", {}).get("us", 0.0) / calls
+            print(f"  /api/verify {per_request:.0f} µs ({run['rps']:.0f} req/s) = app {in_app:.0f} "
+                  f"[signature {signature:.0f}, rest of the decision {decision - signature:.0f}, "
+                  f"scan log {scanlog:.0f}, Flask and the view {in_app - decision - scanlog:.0f}] "
+                  f"+ the log's writer thread {writer:.0f} + server {per_request - in_app - writer:.0f}; "
+                  f"CPU ratio trivial/verify {out['cpu_trivial_us'] / per_request:.2f}")
+            out["cpu_verify_signature_us"] = signature
+    finally:
+        server.terminate()
+        server.wait(10)
+    return out
+
+
+def _split(base: str) -> dict[str, dict[str, float]]:
+    with urllib.request.urlopen(base + "/bench/split", timeout=10) as response:
+        return json.load(response)["parts"]
 
 
 def issuer_idle(root: Path, seconds: int) -> dict[str, float]:

@@ -20,6 +20,13 @@ def test_bench_quick_runs(tmp_path):
     for figure in ("ratio full/raw", "QR v", "socpass vs zxing-cpp", "Shannon bound", "sync 3 issuers",
                    "import 2,000 rows into sqlite", "issuer idle"):
         assert figure in proc.stdout, figure
+    if shutil.which("wrk"):
+        # figure 2's profile: the ceiling endpoint and the worker's CPU split, every part seen
+        assert "signature check only" in proc.stdout
+        split = next(line for line in proc.stdout.splitlines() if "/api/verify" in line and "= app" in line)
+        for part in ("signature", "rest of the decision", "scan log", "Flask and the view", "server"):
+            assert part in split, part
+        assert "[signature 0," not in split, split
 
 
 def test_bench_unknown_name_is_usage_error():

@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import functools
 import logging
 import hmac
 import os
@@ -217,7 +218,10 @@ class ScanLog:
         return digest
 
     def _days_between(self, first: int, last: int) -> list[str]:
-        start, end = date.fromisoformat(self.day_of(first)), date.fromisoformat(self.day_of(last))
+        first_day, last_day = self.day_of(first), self.day_of(last)
+        if first_day == last_day:  # a window inside one day, as almost every scan's is
+            return [first_day]
+        start, end = date.fromisoformat(first_day), date.fromisoformat(last_day)
         return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
     # --- storage ----------------------------------------------------------------------------------
@@ -461,10 +465,7 @@ class Session:
         since = now - self.log.window
         hashes = [self.log.credential_hash(iss, jti, day)
                   for day in self.log._days_between(since, now)]
-        marks = ",".join("?" * len(hashes))
-        row = self.conn.execute(
-            f"SELECT MAX(at) FROM scans WHERE credential_hash IN ({marks}) AND at >= ? "
-            "AND at <= ? AND verdict = 'accept'", (*hashes, since, now)).fetchone()
+        row = self.conn.execute(_previous_use_sql(len(hashes)), (*hashes, since, now)).fetchone()
         found = row[0] if row and row[0] is not None else None
         return self._latest_not_written(hashes, since, now, found)
 
@@ -502,6 +503,14 @@ class QueuedSession(Session):
                 log_._pending[digest] = entry.at
         if len(log_._queue) >= 256:
             log_._wake.set()
+
+
+@functools.lru_cache(maxsize=8)
+def _previous_use_sql(count: int) -> str:
+    """The look-up for `count` day hashes (one for a window inside a day, two across midnight)."""
+    marks = ",".join("?" * count)
+    return (f"SELECT MAX(at) FROM scans WHERE credential_hash IN ({marks}) AND at >= ? "
+            "AND at <= ? AND verdict = 'accept'")
 
 
 @contextlib.contextmanager
