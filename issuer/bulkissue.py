@@ -3,11 +3,16 @@ by row, in a constant number of statements per batch.
 
 Per batch (inside the caller's write transaction): one query for the live credentials of every
 registry_id in it, the status indexes allocated together (`StatusAllocator.reserve_many` and
-`draw`), the tokens signed in a tight loop, then one statement each for the replaced
-credentials, the new credentials, the citizens' links of registry entries that had none (one
-insert; a query first only for entries seen before), and the audit events (chained in row
-order). A registry_id that occurs twice
-in a batch splits it, so the later row sees what the earlier one wrote.
+`draw`), the claims handed to the signer (issuer.signpool: a second process when there is one),
+then, while the tokens are being signed, one statement each for the replaced credentials, the
+citizens' links of registry entries that had none (one insert; a query first only for entries
+seen before) and the audit events (chained in row order); last, once the tokens are back, the new
+credentials. A registry_id that occurs twice in a batch splits it, so the later row sees what the
+earlier one wrote.
+
+`start_batch` stops short of that last insert and returns it pending, so that the caller can
+read its next rows while the tokens are signed; `PendingBatch.finish` waits for them and writes
+the credentials. `reconcile_batch` does both at once.
 
 The caller runs this in a SAVEPOINT: any error (a row the database refuses, an index taken by
 another process in the meantime) rolls the whole batch back, and the caller redoes it row by
@@ -17,37 +22,67 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, any_, bindparam, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from issuer import store
 from issuer.links import ensure_first_links
 from issuer.models import CredentialRow
-from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data, search_key
+from issuer.registry import (data_hash, data_text, end_of_day, new_credential_ids, normalized_data,
+                             search_key)
 from shared.credential import Credential, HolderData, StatusRef
 from shared.token import CREDENTIAL_TYP, sign
 
 if TYPE_CHECKING:
     from issuer.service import IssuerService
+    from issuer.signpool import TokenSigner
 
 log = logging.getLogger("socpass.issuer")
 
 Row = tuple[int, HolderData]  # (line number, validated data)
+Outcomes = tuple[list[str], list[tuple[int, str]]]
 _CREDENTIALS = CredentialRow.__table__
 
 
+class PendingBatch:
+    """A batch written but for its new credentials, whose tokens are being signed."""
+
+    def __init__(self, outcomes: list[str], refused: list[tuple[int, str]],
+                 last: "_PendingCredentials | None") -> None:
+        self._outcomes = outcomes
+        self._refused = refused
+        self._last = last
+
+    def finish(self) -> Outcomes:
+        """Wait for the tokens, insert the credentials: the outcomes ("issued", "updated",
+        "unchanged") and the rows refused without writing anything (a suspended credential)."""
+        last, self._last = self._last, None
+        if last is not None:
+            last.insert()
+        return self._outcomes, self._refused
+
+
 def reconcile_batch(service: "IssuerService", session: Any, batch: Sequence[Row], *,
-                    now: datetime) -> tuple[list[str], list[tuple[int, str]]]:
-    """Import many registry entries: their outcomes ("issued", "updated", "unchanged") and the
-    rows refused without writing anything (a suspended credential), as (line, message)."""
+                    now: datetime, signer: "TokenSigner | None" = None) -> Outcomes:
+    """Import many registry entries: their outcomes and the rows refused, as (line, message)."""
+    return start_batch(service, session, batch, now=now, signer=signer).finish()
+
+
+def start_batch(service: "IssuerService", session: Any, batch: Sequence[Row], *,
+                now: datetime, signer: "TokenSigner | None" = None) -> PendingBatch:
+    """Everything of `reconcile_batch` but the insert of the last group's credentials."""
     outcomes: list[str] = []
     refused: list[tuple[int, str]] = []
+    pending: _PendingCredentials | None = None
     for group in _unique_groups(batch):
-        _reconcile_group(service, session, group, now, outcomes, refused)
-    return outcomes, refused
+        if pending is not None:
+            pending.insert()  # the next group must see these rows
+        pending = _start_group(service, session, group, now, outcomes, refused, signer)
+    return PendingBatch(outcomes, refused, pending)
 
 
 def _unique_groups(batch: Sequence[Row]) -> Iterator[list[Row]]:
@@ -64,15 +99,42 @@ def _unique_groups(batch: Sequence[Row]) -> Iterator[list[Row]]:
         yield group
 
 
-def _reconcile_group(service: "IssuerService", session: Any, group: list[Row], now: datetime,
-                     outcomes: list[str], refused: list[tuple[int, str]]) -> None:
+class _PendingCredentials:
+    def __init__(self, session: Any, rows: list[dict[str, Any]],
+                 tokens: Callable[[], list[str]]) -> None:
+        self.session = session
+        self.rows = rows
+        self.tokens = tokens
+
+    def insert(self) -> None:
+        for row, token in zip(self.rows, self.tokens(), strict=True):
+            row["token"] = token
+        store.insert_many(self.session, _CREDENTIALS, self.rows)
+        if log.isEnabledFor(logging.INFO):
+            for row in self.rows:
+                log.info("issued credential %s (%s) with key %s", row["id"], row["type"], row["kid"])
+
+
+def _live_by_registry_id(session: Any, registry_ids: list[str]) -> dict[str, Any]:
+    # The ids as one parameter (an array; in SQLite, JSON): an IN list of a batch's ids would be
+    # thousands of parameters for SQLAlchemy and the driver to expand and convert one by one.
+    c = CredentialRow
+    if session.get_bind().dialect.name == "postgresql":
+        wanted = c.registry_id == any_(bindparam("ids", registry_ids, type_=ARRAY(String)))
+    else:
+        wanted = c.registry_id.in_(select(literal_column("value")).select_from(
+            func.json_each(bindparam("ids", json.dumps(registry_ids)))))
+    return {r.registry_id: r for r in session.execute(
+        select(c.id, c.registry_id, c.data_hash, c.expires_at, c.state, c.status_list_id)
+        .where(wanted, c.state != "revoked").with_for_update())}
+
+
+def _start_group(service: "IssuerService", session: Any, group: list[Row], now: datetime,
+                 outcomes: list[str], refused: list[tuple[int, str]],
+                 signer: "TokenSigner | None") -> _PendingCredentials | None:
     from issuer.service import REPLACED, suspended_refusal
 
-    c = CredentialRow
-    live = {r.registry_id: r for r in session.execute(
-        select(c.id, c.registry_id, c.data_hash, c.expires_at, c.state, c.status_list_id)
-        .where(c.registry_id.in_([hd.registry_id for _, hd in group]), c.state != "revoked")
-        .with_for_update())}
+    live = _live_by_registry_id(session, [hd.registry_id for _, hd in group])
 
     # Decide every row first: (hd, its normalised data, its hash, the credential it replaces).
     to_issue: list[tuple[HolderData, dict[str, Any], str, Any]] = []
@@ -89,7 +151,7 @@ def _reconcile_group(service: "IssuerService", session: Any, group: list[Row], n
         else:
             to_issue.append((hd, data, digest, old))
     if not to_issue:
-        return
+        return None
 
     issuer = store.require_issuer(session)
     key_row, private_key = service.keyring.active(session)
@@ -98,27 +160,36 @@ def _reconcile_group(service: "IssuerService", session: Any, group: list[Row], n
     for list_id, uri, size, count in allocator.reserve_many(session, len(to_issue), now=now):
         slots.extend((list_id, uri, idx) for idx in allocator.draw(session, list_id, size, count))
 
+    # The claims first, so that signing starts while the rest of the batch is written.
     iat = int(now.timestamp())
     expiry: dict[date, datetime] = {}
-    credentials: list[dict[str, Any]] = []
-    replaced: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    for (hd, data, digest, old), (list_id, uri, idx) in zip(to_issue, slots):
+    jtis = new_credential_ids(len(to_issue))
+    claims: list[dict[str, Any]] = []
+    for (hd, _, _, _), (_, uri, idx), jti in zip(to_issue, slots, jtis):
         expires = expiry.get(hd.valid_until)
         if expires is None:
             expires = expiry[hd.valid_until] = end_of_day(hd.valid_until, service.tz)
-        jti = new_credential_id()
-        claims = Credential(type=hd.type, holder=hd.holder, region=hd.region, issuer=issuer.iss,
-                            issued_at=iat, expires_at=int(expires.timestamp()), jti=jti,
-                            status=StatusRef(idx=idx, uri=uri), children=hd.children,
-                            category=hd.category).to_claims()
+        claims.append(Credential(type=hd.type, holder=hd.holder, region=hd.region,
+                                 issuer=issuer.iss, issued_at=iat,
+                                 expires_at=int(expires.timestamp()), jti=jti,
+                                 status=StatusRef(idx=idx, uri=uri), children=hd.children,
+                                 category=hd.category).to_claims())
+    if signer is not None:
+        tokens = signer.submit(claims, private_key, key_row.kid)
+    else:
+        signed = [sign(c, private_key, key_row.kid, CREDENTIAL_TYP) for c in claims]
+        tokens = lambda: signed  # noqa: E731
+
+    credentials: list[dict[str, Any]] = []
+    replaced: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for (hd, data, digest, old), (list_id, _, idx), jti in zip(to_issue, slots, jtis):
         credentials.append({
-            "id": jti, "registry_id": hd.registry_id, "type": hd.type,
-            "data": json.dumps(data, ensure_ascii=False, sort_keys=True), "data_hash": digest,
-            "kid": key_row.kid, "status_list_id": list_id, "status_idx": idx, "state": "valid",
-            "reason": None, "issued_at": now, "expires_at": expires, "updated_at": now,
-            "token": sign(claims, private_key, key_row.kid, CREDENTIAL_TYP), "replaced_by": None,
-            "search_name": search_key(hd.holder.full_name)})
+            "id": jti, "registry_id": hd.registry_id, "type": hd.type, "data": data_text(data),
+            "data_hash": digest, "kid": key_row.kid, "status_list_id": list_id,
+            "status_idx": idx, "state": "valid", "reason": None, "issued_at": now,
+            "expires_at": expiry[hd.valid_until], "updated_at": now, "token": None,
+            "replaced_by": None, "search_name": search_key(hd.holder.full_name)})
         if old is not None:
             replaced.append({"old_id": old.id, "new_id": jti, "list_id": old.status_list_id})
             events.append({"at": now, "actor": service.actor, "action": "revoke",
@@ -139,13 +210,10 @@ def _reconcile_group(service: "IssuerService", session: Any, group: list[Row], n
                         [{"old_id": r["old_id"], "new_id": r["new_id"]} for r in replaced])
         for list_id in sorted({r["list_id"] for r in replaced}):
             store.bump_list_version(session, list_id)
-    store.insert_many(session, _CREDENTIALS, credentials)
     # Every registry entry gets its citizen's link with its first credential (issuer.links).
     first = [hd.registry_id for hd, _, _, old in to_issue if old is None]
     again = [hd.registry_id for hd, _, _, old in to_issue if old is not None]
     ensure_first_links(session, service.keyring, first, now=now, actor=service.actor, fresh=True)
     ensure_first_links(session, service.keyring, again, now=now, actor=service.actor)
     store.add_events(session, events)
-    if log.isEnabledFor(logging.INFO):
-        for row in credentials:
-            log.info("issued credential %s (%s) with key %s", row["id"], row["type"], row["kid"])
+    return _PendingCredentials(session, credentials, tokens)

@@ -14,8 +14,9 @@ them all. Should the insert still collide, the caller falls back to `place`, one
 """
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TypeVar
 
@@ -23,13 +24,14 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer.models import CredentialRow, StatusListRow
+from issuer.models import StatusListRow
 from shared.errors import SocpassError
 
 STATUS_BITS = 2
 FILL_DIVISOR = 2  # a list takes new entries until it is 1/FILL_DIVISOR full
 _CURRENT_LIST = "socpass_status_list"
 MAX_ATTEMPTS = 64
+_DRAWS_PER_READ = 1024
 
 T = TypeVar("T")
 
@@ -99,13 +101,14 @@ class StatusAllocator:
         """`count` distinct random indexes of a list that no credential holds yet, in draw order."""
         chosen: list[int] = []
         seen: set[int] = set()
+        draws = _draws(self.randbelow, size)
         for _ in range(MAX_ATTEMPTS):
             need = count - len(chosen)
             if need == 0:
                 return chosen
             candidates: list[int] = []
             for _ in range(need * MAX_ATTEMPTS):
-                idx = self.randbelow(size)
+                idx = next(draws)
                 if idx not in seen:
                     seen.add(idx)
                     candidates.append(idx)
@@ -182,6 +185,24 @@ class StatusAllocator:
             pass  # another process opened it first: use theirs
 
 
+def _draws(randbelow: Callable[[int], int], size: int) -> Iterator[int]:
+    """Endless `randbelow(size)`. For the system's own (`secrets.randbelow`), the same uniform
+    draws (`size`'s bit width, values not below `size` dropped) taken from the random source a
+    few thousand at a time: a read of the source per index cost an import more than the rest of
+    drawing it. Any other `randbelow` (tests script theirs) is called once per draw."""
+    if randbelow is not secrets.randbelow:
+        while True:
+            yield randbelow(size)
+    bits = max(1, (size - 1).bit_length())
+    width, mask = (bits + 7) // 8, (1 << bits) - 1
+    while True:
+        pool = secrets.token_bytes(width * _DRAWS_PER_READ)
+        for start in range(0, len(pool), width):
+            idx = int.from_bytes(pool[start:start + width], "big") & mask
+            if idx < size:
+                yield idx
+
+
 def _capacity(size: int) -> int:
     """Entries a list takes: while allocated * FILL_DIVISOR < size, as `_reserve` counts."""
     return -(-size // FILL_DIVISOR)
@@ -196,10 +217,15 @@ _TAKEN_PG = text("SELECT c.idx FROM unnest(CAST(:candidates AS integer[])) AS c(
                  "AND status_idx = c.idx LIMIT 1) AS t")
 
 
+# SQLite: the candidates as one JSON parameter, not an IN list of thousands of parameters (which
+# SQLAlchemy expands and converts one by one).
+_TAKEN_SQLITE = text("SELECT status_idx FROM credentials WHERE status_list_id = :list_id "
+                     "AND status_idx IN (SELECT value FROM json_each(:candidates))")
+
+
 def _taken(session: Session, list_id: str, candidates: list[int]) -> set[int]:
     """Those of `candidates` that a credential of the list already holds."""
     if session.get_bind().dialect.name == "postgresql":
         return set(session.scalars(_TAKEN_PG, {"candidates": candidates, "list_id": list_id}))
-    return set(session.scalars(
-        select(CredentialRow.status_idx).where(CredentialRow.status_list_id == list_id,
-                                               CredentialRow.status_idx.in_(candidates))))
+    return set(session.scalars(_TAKEN_SQLITE, {"candidates": json.dumps(candidates),
+                                               "list_id": list_id}))

@@ -59,7 +59,7 @@ def _integrity(env: Env) -> tuple[int, int, int]:
 
 def test_kill_during_import_then_rerun(tmp_path, database_url):
     env = _env(tmp_path, database_url)
-    rows = 12_000  # batches of 1,000 commit in well under a second: enough of them to kill between
+    rows = 12_000  # batches of 5,000 commit in about half a second: one lands, the rest is cut
     csv_path = tmp_path / "registry.csv"
     write_csv(csv_path, rows)
     proc = subprocess.Popen([str(Path(sys.executable).parent / "socpass-issuer"), "import", str(csv_path)],

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 import issuer.bulkissue
 import issuer.service
@@ -204,3 +204,20 @@ def test_events_of_a_batch_are_chained_after_earlier_ones(service: IssuerService
     assert [e.action for e in chain] == ["init", "issue", "issue", "issue", "issue"]
     assert all(b.prev_hash == a.hash for a, b in zip(chain, chain[1:]))
     assert_consistent(service)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL keeps timestamps typed
+def test_bulk_rows_keep_timestamps_as_the_orm_writes_them(service: IssuerService) -> None:
+    """SQLite keeps timestamps as text and compares them as text: a bulk-inserted row must spell
+    them as a row written through the ORM does, or a range (links export `--since`) misses it."""
+    by_hand = service.issue("large_family", make_data())["id"]
+    do_import(service, [family("LF-1")])
+    imported = live(service, "LF-1").id
+    with service.store.read() as session:
+        spelled = dict(session.execute(text("SELECT id, issued_at || '|' || expires_at || '|' || "
+                                            "updated_at FROM credentials")).all())
+        events = {row[0]: row[1] for row in session.execute(
+            text("SELECT credential_id, at FROM events WHERE action = 'issue'"))}
+    assert len(spelled[imported]) == len(spelled[by_hand])
+    assert spelled[imported].split("|")[0] == spelled[by_hand].split("|")[0]  # the same clock
+    assert len(events[imported]) == len(events[by_hand])

@@ -108,13 +108,14 @@ def test_progress_is_estimated_from_the_bytes_read(service: IssuerService, monke
     monkeypatch.setattr(issuer.importer, "BATCH_SIZE", 10)
     monkeypatch.setattr(issuer.jobs, "PROGRESS_EVERY", 0)
     seen: list[dict] = []
-    original = issuer.importer._commit
+    original = issuer.importer._finish  # returns once a batch is committed
 
     def spy(*args, **kwargs):
-        original(*args, **kwargs)
+        result = original(*args, **kwargs)
         seen.append(service.jobs.recent()[0])
+        return result
 
-    monkeypatch.setattr(issuer.importer, "_commit", spy)
+    monkeypatch.setattr(issuer.importer, "_finish", spy)
     content = registry_csv(rows=40, broken=False)
     service.jobs.submit_import(io.BytesIO(content), "r.csv")
     service.jobs.run_pending()
