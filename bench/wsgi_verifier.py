@@ -9,12 +9,11 @@ With BENCH_CPU_SPLIT=1 the worker also times its parts (bench/cpusplit.py).
 """
 import os
 
-from flask import request
-
 from shared import qrtext
 from shared.jsonstrict import loads_strict
 from shared.token import CREDENTIAL_TYP, verify
 from verifier.app import create_app
+from verifier.views import request_body
 
 app = create_app()
 
@@ -26,7 +25,7 @@ def ping() -> dict:
 
 @app.post("/bench/signature")
 def signature_only() -> dict:
-    body = loads_strict(request.get_data(cache=False))
+    body = loads_strict(request_body())  # read as /api/verify reads it
     cache = app.extensions["socpass_verifier"].caches.current()
     verified = verify(qrtext.parse(body["qr"]), cache, typ=CREDENTIAL_TYP)
     return {"ok": True, "iss": verified.claims["iss"]}

@@ -3,6 +3,7 @@ the clerk reads (SOCPASS_RECENT_WINDOW, SOCPASS_RECENT_POLICY), worded with when
 from __future__ import annotations
 
 import logging
+
 from shared.codes import Code, Warning_
 from verifier.config import Settings
 from verifier.result import REJECT, Result
