@@ -26,11 +26,15 @@ KID_LENGTH = 8  # characters of the RFC 7638 thumbprint: short for the QR, uniqu
 
 
 def generate_private_key(alg: str = DEFAULT_ALGORITHM) -> PrivateKey:
-    if alg == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if alg == "EdDSA":
-        return ed25519.Ed25519PrivateKey.generate()
-    raise KeyError_(f"unsupported algorithm {alg!r}; use one of {', '.join(ALGORITHMS)}")
+    """A new key whose kid does not start with "-": operators type kids as command-line
+    arguments (`keys retire KID`), where a leading "-" reads as an option (1 key in 64)."""
+    if alg not in ALGORITHMS:
+        raise KeyError_(f"unsupported algorithm {alg!r}; use one of {', '.join(ALGORITHMS)}")
+    while True:
+        key: PrivateKey = (ec.generate_private_key(ec.SECP256R1()) if alg == "ES256"
+                           else ed25519.Ed25519PrivateKey.generate())
+        if not kid_for(key).startswith("-"):
+            return key
 
 
 def algorithm_for_key(key: PrivateKey | PublicKey) -> str:

@@ -12,6 +12,17 @@ def test_generate_and_bind_algorithm(alg):
     assert keys.algorithm_for_key(key.public_key()) == alg
 
 
+def test_a_new_kid_never_starts_with_a_dash(monkeypatch):
+    """A kid is typed on the command line (`keys retire KID`): "-…" would read as an option."""
+    dashed = next(k for k in iter(lambda: ec.generate_private_key(ec.SECP256R1()), None)
+                  if keys.kid_for(k).startswith("-"))
+    plain = next(k for k in iter(lambda: ec.generate_private_key(ec.SECP256R1()), None)
+                 if not keys.kid_for(k).startswith("-"))
+    offered = iter([dashed, plain])
+    monkeypatch.setattr(keys.ec, "generate_private_key", lambda curve: next(offered))
+    assert keys.generate_private_key("ES256") is plain
+
+
 def test_unknown_algorithm():
     with pytest.raises(KeyError_):
         keys.generate_private_key("HS256")
