@@ -14,21 +14,18 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-import issuer.bulkissue
-import issuer.service
 import issuer.signpool as signpool
 from issuer import store
 from issuer.importer import import_csv
 from issuer.models import CredentialRow
 from issuer.service import IssuerService
 from shared.credential import Credential, StatusRef
-from shared.errors import InputError
 from shared.keys import StaticKeyResolver, VerificationKey, generate_private_key, kid_for
 from shared.token import CREDENTIAL_TYP, verify
 
 from tests.issuer.helpers import resolver_for
 from tests.issuer.test_importer import counts, csv_bytes
-from tests.issuer.test_importer_batch import assert_consistent, family
+from tests.issuer.test_importer_batch import assert_consistent, family, refuse_writing
 
 
 @pytest.fixture
@@ -122,15 +119,7 @@ def test_tokens_left_uncollected_are_dropped_and_a_new_key_gets_a_new_child(star
 def test_a_batch_failing_after_its_tokens_were_sent_is_redone_and_the_next_gets_its_own(
         service: IssuerService, starts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The failing batch's tokens are left in the pipe: the next batch must not get them."""
-    real = issuer.service.search_key
-
-    def search_key(text: str) -> str:
-        if text.startswith("Сломанова"):
-            raise InputError("строка не записана / the row could not be written")
-        return real(text)
-
-    monkeypatch.setattr(issuer.service, "search_key", search_key)
-    monkeypatch.setattr(issuer.bulkissue, "search_key", search_key)
+    refuse_writing(monkeypatch)
     rows = [family(f"LF-{i}") for i in range(12)]
     rows[5] = family("LF-5", name="Сломанова")  # line 7, in the second batch of four
     summary = do_import(service, rows)
@@ -145,15 +134,7 @@ def test_errors_are_listed_in_the_order_of_the_file(service: IssuerService, star
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch's write failures come before the reading errors of the rows after it, though
     those rows are read while the batch is still being written."""
-    real = issuer.service.search_key
-
-    def search_key(text: str) -> str:
-        if text.startswith("Сломанова"):
-            raise InputError("не записана / not written")
-        return real(text)
-
-    monkeypatch.setattr(issuer.service, "search_key", search_key)
-    monkeypatch.setattr(issuer.bulkissue, "search_key", search_key)
+    refuse_writing(monkeypatch, message="не записана / not written")
     rows = [family("LF-1"), family("LF-2", name="Сломанова"),
             family("LF-3", valid_until="bad"), family("LF-4"), family("LF-5", name="Сломанова"),
             family("LF-6", valid_until="bad")]

@@ -103,18 +103,25 @@ def test_a_registry_id_twice_in_one_batch(service: IssuerService, monkeypatch: p
     assert_consistent(service)
 
 
-def test_a_broken_row_in_a_batch_is_reported_and_the_others_land(
-        service: IssuerService, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A row refused while writing (not while reading the file): the batch is redone row by row."""
+def refuse_writing(monkeypatch: pytest.MonkeyPatch, family_name: str = "Сломанова",
+                   message: str = "строка не записана / the row could not be written") -> None:
+    """Rows of holders named `family_name` pass reading and fail while written, in bulk and row
+    by row alike (the name's search key is made in both)."""
     real = issuer.service.search_key
 
     def search_key(text: str) -> str:
-        if text.startswith("Сломанова"):
-            raise InputError("строка не записана / the row could not be written")
+        if text.startswith(family_name):
+            raise InputError(message)
         return real(text)
 
     monkeypatch.setattr(issuer.service, "search_key", search_key)
     monkeypatch.setattr(issuer.bulkissue, "search_key", search_key)
+
+
+def test_a_broken_row_in_a_batch_is_reported_and_the_others_land(
+        service: IssuerService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row refused while writing (not while reading the file): the batch is redone row by row."""
+    refuse_writing(monkeypatch)
     rows = [family("LF-1"), family("LF-2"), family("LF-3", name="Сломанова"), family("LF-4")]
     summary = do_import(service, rows)
     assert counts(summary) == (3, 0, 0)
