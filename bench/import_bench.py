@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import pss_mb, run_with_peak_rss
+from bench.common import pss_mb, run_with_peak_rss, worker_pids
 from shared import keys, qrtext, token
 from tests.vectors.reference import REFERENCE_LARGE_FAMILY
 
@@ -66,23 +66,9 @@ def _postgres_db(url: str) -> tuple[str, callable]:
     return url.rsplit("/", 1)[0] + "/" + name, drop
 
 
-def _descendants(root: int) -> dict[int, int]:
-    """pid -> depth below `root`, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    depth, todo = {}, [(root, 0)]
-    while todo:
-        pid, d = todo.pop()
-        for child in children.get(pid, []):
-            depth[child] = d + 1
-            todo.append((child, d + 1))
-    return depth
+def _below(pid: int) -> list[int]:
+    """Every process below `pid`."""
+    return [p for child in worker_pids(pid) for p in (child, *_below(child))]
 
 
 class _TreePss(threading.Thread):
@@ -96,7 +82,7 @@ class _TreePss(threading.Thread):
     def run(self) -> None:
         me = os.getpid()
         while not self.stop.wait(0.25):
-            pids = [pid for pid, depth in _descendants(me).items() if depth >= 2]
+            pids = [pid for wrapper in worker_pids(me) for pid in _below(wrapper)]
             total = sum(v for v in map(pss_mb, pids) if v == v)  # NaN: already gone
             self.peak = max(self.peak, total)
 

@@ -21,10 +21,7 @@ _CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separator
 def new_credential_id() -> str:
     """The jti: 12 random bytes, 16 base64url characters, never starting with "-" (the id is
     typed as a command-line argument, where a leading "-" reads as an option)."""
-    while True:
-        jti = b64url_encode(secrets.token_bytes(_JTI_BYTES))
-        if not jti.startswith("-"):
-            return jti
+    return new_credential_ids(1)[0]
 
 
 def new_credential_ids(count: int) -> list[str]:

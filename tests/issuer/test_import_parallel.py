@@ -209,20 +209,27 @@ def test_a_signer_that_cannot_start_leaves_signing_here(service: IssuerService,
     assert_tokens_match_rows(service)
 
 
+@pytest.fixture
+def methods(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The start methods asked of multiprocessing ("fork", "spawn"), in order."""
+    asked: list[str] = []
+    real_context = signpool.multiprocessing.get_context
+
+    def get_context(method):
+        asked.append(method)
+        return real_context(method)
+
+    monkeypatch.setattr(signpool.multiprocessing, "get_context", get_context)
+    return asked
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
 def test_without_threads_the_child_is_a_fork(service: IssuerService, starts: list[str],
+                                             methods: list[str],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # Other tests of this session leave idle threads behind (a scan log's writer): counted as
     # none here, as in a CLI import. The child only signs; it takes none of their locks.
     monkeypatch.setattr(signpool.threading, "active_count", lambda: 1)
-    methods: list[str] = []
-    real_context = signpool.multiprocessing.get_context
-
-    def get_context(method):
-        methods.append(method)
-        return real_context(method)
-
-    monkeypatch.setattr(signpool.multiprocessing, "get_context", get_context)
     summary = do_import(service, [family(f"LF-{i}") for i in range(6)])
     assert counts(summary) == (6, 0, 0)
     assert methods == ["fork"] and len(starts) == 1
@@ -230,17 +237,9 @@ def test_without_threads_the_child_is_a_fork(service: IssuerService, starts: lis
 
 
 def test_with_threads_running_the_child_is_a_fresh_interpreter(service: IssuerService, starts: list[str],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                               methods: list[str]) -> None:
     """A fork of a process with threads may inherit their locks held: the child is spawned, and
     gets the key over its pipe."""
-    methods: list[str] = []
-    real_context = signpool.multiprocessing.get_context
-
-    def get_context(method):
-        methods.append(method)
-        return real_context(method)
-
-    monkeypatch.setattr(signpool.multiprocessing, "get_context", get_context)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
