@@ -20,6 +20,10 @@ def test_bench_quick_runs(tmp_path):
     for figure in ("ratio full/raw", "QR v", "socpass vs zxing-cpp", "Shannon bound", "sync 3 issuers",
                    "import 2,000 rows into sqlite", "issuer idle"):
         assert figure in proc.stdout, figure
+    assert "first visit, decoding part" in proc.stdout
+    from tests.browser.harness import chromium_executable
+    if chromium_executable():
+        assert "browser vs native decode success" in proc.stdout
     if shutil.which("wrk"):
         # figure 2's profile: the ceiling endpoint and the worker's CPU split, every part seen
         assert "signature check only" in proc.stdout
