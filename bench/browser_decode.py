@@ -95,8 +95,8 @@ def _line(name: str, runs: list[tuple[bool, float]]) -> dict[str, float]:
 
 def main(quick: bool = False) -> dict[str, dict[str, float]]:
     size = first_visit_bytes()
-    print(f"first visit, decoding part: {size['raw'] / 1024:.0f} KB raw, {size['gzip'] / 1024:.0f} KB gzip "
-          f"(of which zxing_reader.wasm {size['wasm_raw'] / 1024:.0f} KB raw, {size['wasm_gzip'] / 1024:.0f} KB gzip)")
+    print(f"first visit, decoding part: {size['raw'] / 1024:.0f} KiB raw, {size['gzip'] / 1024:.0f} KiB gzip "
+          f"(of which zxing_reader.wasm {size['wasm_raw'] / 1024:.0f} KiB raw, {size['wasm_gzip'] / 1024:.0f} KiB gzip)")
     try:
         import playwright  # noqa: F401
     except ImportError:
