@@ -196,3 +196,31 @@ def test_wasm_from_another_origin_refused(page):
         try { await d.ready; return null; } catch (e) { return String(e.message); } }""")
     assert error and "must come from this origin" in error
     assert not any("jsdelivr" in u for u in page.requests)
+
+
+def test_photo_of_a_printed_card(page, site, text):
+    """The issuer's own printable card (PDF) rendered at 300 dpi, photographed at an angle on a
+    table: read from the photo. The PDF itself is not an image."""
+    pdfium = pytest.importorskip("pypdfium2")
+    from issuer.card import render_card_pdf
+    from tests.issuer.helpers import holder
+
+    pdf_bytes = render_card_pdf(qr_text=text, data={"type": "large_family", "registry_id": "LF-1",
+                                                    "region": "27", "valid_until": "2031-05-31",
+                                                    "children": 4, "holder": holder()},
+                                issuer_name="Министерство", credential_id="abc")
+    pdf = pdfium.PdfDocument(pdf_bytes)
+    try:
+        card = np.asarray(pdf[0].render(scale=300 / 72).to_pil().convert("L"))
+    finally:
+        pdf.close()
+    rng = np.random.default_rng(11)
+    table = imaging.background(3200, 2400, rng)
+    ch, cw = card.shape
+    corners = ((700, 500), (700 + cw * 1.05, 560), (700 + cw, 560 + ch * 1.1), (660, 500 + ch))
+    photo = imaging.perspective(card, table, corners)
+    root, _ = site
+    url = h.fixture(root, "card-photo.jpg", imaging.encode_bytes(photo, ".jpg", quality=85))
+    assert page.evaluate("u => decodeTest.file(u)", url) == {"text": text}
+    url = h.fixture(root, "card.pdf", pdf_bytes)
+    assert page.evaluate("u => decodeTest.file(u)", url) == {"error": "not_image"}

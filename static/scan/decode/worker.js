@@ -24,14 +24,18 @@ const READER_OPTIONS = {
   textMode: "Plain",
 };
 
-let canvas = null;
+// Frames come at one size, over and over: their canvas is kept. A photo's is not (up to
+// 4096 px a side: 64 MB that should not outlive the photo).
+let frameCanvas = null;
 
-function pixelsOf(source, width, height, {onWhite = false} = {}) {
+function pixelsOf(source, width, height, {photo = false} = {}) {
+  let canvas = photo ? null : frameCanvas;
   if (!canvas || canvas.width !== width || canvas.height !== height) {
     canvas = new OffscreenCanvas(width, height);
+    if (!photo) frameCanvas = canvas;
   }
   const ctx = canvas.getContext("2d", {willReadFrequently: true});
-  if (onWhite) {
+  if (photo) {
     // A code drawn on a transparent ground must read as dark on white, not on black.
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, width, height);
@@ -59,7 +63,7 @@ async function frame({width, height, pixels, bitmap}) {
 
 function file({blob, width, height}) {
   return decodeInPasses(blob, {width, height}, (bitmap, size) =>
-    read(pixelsOf(bitmap, size.width, size.height, {onWhite: true})));
+    read(pixelsOf(bitmap, size.width, size.height, {photo: true})));
 }
 
 async function init({wasmUrl}) {
