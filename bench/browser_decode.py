@@ -14,6 +14,7 @@ app weighs on a first visit (raw and gzip -9).
 from __future__ import annotations
 
 import gzip
+import logging
 import statistics
 import tempfile
 import time
@@ -61,12 +62,11 @@ def _browser(frames: list[tuple[str, bytes]], text: str) -> dict[str, list[tuple
     from tests.browser import app_decode_harness as h
     from tests.browser.harness import BASE_ARGS, chromium_executable
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request lines in the figures
     results = {}
     with tempfile.TemporaryDirectory(prefix="socpass-bench-") as tmp:
-        root = h.decode_site(Path(tmp))
-        urls = [h.fixture(root, f"frame-{i:04}.jpg", data) for i, (_, data) in enumerate(frames)]
-        server = h.StaticServer(root)
-        try:
+        with h.served_site(Path(tmp)) as (root, server):
+            urls = [h.fixture(root, f"frame-{i:04}.jpg", data) for i, (_, data) in enumerate(frames)]
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=chromium_executable(), headless=True,
                                             args=BASE_ARGS)
@@ -80,8 +80,6 @@ def _browser(frames: list[tuple[str, bytes]], text: str) -> dict[str, list[tuple
                         results[mode] = [(r["text"] == text, r["ms"]) for r in got]
                 finally:
                     browser.close()
-        finally:
-            server.stop()
     return results
 
 

@@ -6,15 +6,15 @@ so that the browser decode benchmark (bench/browser_decode.py) uses the same pie
 """
 from __future__ import annotations
 
-import functools
+import contextlib
 import shutil
 import struct
-import threading
 import zlib
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 
 from shared import keys, qrtext, token
+from tests.browser.harness import LiveServer
 from tests.vectors.reference import REFERENCE_LARGE_FAMILY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'se
        "img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; object-src 'none'")
 
 PAGE_HTML = """<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><title>decode test</title>
+<html lang="ru"><head><meta charset="utf-8"><title>decode test</title><link rel="icon" href="data:,">
 <script type="module" src="page.js"></script></head>
 <body><video id="camera" muted playsinline></video></body></html>
 """
@@ -155,36 +155,45 @@ window.decodeTestLoaded = true;
 """
 
 
-class StaticServer:
-    """A static file server on a loopback port (a thread of the test process), with the app's CSP.
-    Records every path asked for."""
+def _static_app(directory: Path, requested: list[str]):
+    """A WSGI app serving `directory` as any static web server would, with the app's CSP."""
+    from werkzeug.middleware.shared_data import SharedDataMiddleware
+
+    def not_found(environ, start_response):
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found"]
+
+    files = SharedDataMiddleware(not_found, {"/": str(directory)}, cache=False)
+
+    def app(environ, start_response):
+        requested.append(environ["PATH_INFO"])
+
+        def start(status, headers, exc_info=None):
+            return start_response(status, [*headers, ("Content-Security-Policy", CSP),
+                                           ("Cache-Control", "no-store")], exc_info)
+        return files(environ, start)
+    return app
+
+
+class StaticServer(LiveServer):
+    """`directory` on a loopback port (a thread of the test process); every path asked for is
+    recorded in `requested`."""
 
     def __init__(self, directory: Path) -> None:
-        requested: list[str] = []
-        self.requested = requested
+        self.requested: list[str] = []
+        super().__init__(_static_app(directory, self.requested))
+        self.origin = self.url
 
-        class Handler(SimpleHTTPRequestHandler):
-            def end_headers(self) -> None:
-                self.send_header("Content-Security-Policy", CSP)
-                self.send_header("Cache-Control", "no-store")
-                super().end_headers()
 
-            def send_head(self):  # noqa: ANN202 (http.server's own signature)
-                requested.append(self.path)
-                return super().send_head()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
-        self.origin = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(10)
-        self.server.server_close()
+@contextlib.contextmanager
+def served_site(root: Path) -> Iterator[tuple[Path, StaticServer]]:
+    """decode_site(root), served while the block runs: (root, server)."""
+    decode_site(root)
+    server = StaticServer(root)
+    try:
+        yield root, server
+    finally:
+        server.stop()
 
 
 def decode_site(root: Path) -> Path:
@@ -211,7 +220,8 @@ def fixture(root: Path, name: str, data: bytes) -> str:
 
 def open_page(browser, server: StaticServer, *, init_script: str | None = None):
     """A new page on the test page, every request it (or its worker) makes recorded in
-    page.requests; waits until the test module has loaded."""
+    page.requests, its errors and console warnings in page.errors; waits until the test module
+    has loaded."""
     context = browser.new_context()
     requests: list[str] = []
     context.on("request", lambda r: requests.append(r.url))
@@ -219,6 +229,9 @@ def open_page(browser, server: StaticServer, *, init_script: str | None = None):
         context.add_init_script(init_script)
     page = context.new_page()
     page.requests = requests
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("console", lambda m: m.type in ("error", "warning") and page.errors.append(m.text))
     page.goto(page_url(server))
     # Polled from here: the CSP refuses the eval that Playwright's wait_for_function needs.
     for _ in range(200):

@@ -21,10 +21,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = h.decode_site(tmp_path_factory.mktemp("decode-site"))
-    server = h.StaticServer(root)
-    yield root, server
-    server.stop()
+    with h.served_site(tmp_path_factory.mktemp("decode-site")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +65,7 @@ def test_credential_card_read_and_nothing_leaves_the_origin(page, site, text):
     assert any(u.endswith("/zxing_reader.wasm") for u in page.requests), page.requests
     assert [u for u in page.requests if not u.startswith(server.origin + "/")] == []
     assert "jsdelivr" in (h.APP / "vendor/zxing-wasm-3.1.8/es/share.js").read_text()
+    assert page.errors == []
 
 
 def test_degraded_camera_frames_as_native_zxing(page, site):

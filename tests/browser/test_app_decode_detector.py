@@ -34,10 +34,8 @@ def stub(formats: str = '["qr_code", "ean_13"]', fails: bool = False) -> str:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = h.decode_site(tmp_path_factory.mktemp("decode-detector"))
-    server = h.StaticServer(root)
-    yield root, server
-    server.stop()
+    with h.served_site(tmp_path_factory.mktemp("decode-detector")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
