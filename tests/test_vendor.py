@@ -151,3 +151,15 @@ def test_unsafe_target_paths_refused(tmp_path, target):
                        "files": [{"from": "package/LICENSE", "to": target}]})
     with pytest.raises(refresh_vendor.VendorError):
         refresh_vendor.load_manifest(vendor)
+
+
+def test_zxing_wasm_js_and_wasm_are_one_build():
+    """zxing-wasm's JS names the sha256 of the .wasm it was built with (ZXING_WASM_SHA256): a
+    refresh that mixed two builds would load glue code that does not match its binary."""
+    import re
+
+    base = next(VENDOR.glob("zxing-wasm-*"))
+    js = (base / "es" / "reader" / "index.js").read_text(encoding="utf-8")
+    exported = re.search(r"\b(\w+) as ZXING_WASM_SHA256\b", js).group(1)
+    declared = re.search(rf"\b{exported} = \"([0-9a-f]{{64}})\"", js).group(1)
+    assert hashlib.sha256((base / "reader" / "zxing_reader.wasm").read_bytes()).hexdigest() == declared

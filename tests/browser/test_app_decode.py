@@ -3,6 +3,7 @@ worker, the vendored .wasm from the page's origin, photos judged before they are
 from __future__ import annotations
 
 import io
+import struct
 
 import cv2
 import numpy as np
@@ -125,6 +126,11 @@ BAD_FILES = {
     "tall.png": (h.tall_png(), "too_large"),
     "wide.jpg": (_jpeg_with_frame_size(9000, 100), "too_large"),
     "huge.jpg": (_jpeg_with_frame_size(7000, 7000), "too_large"),
+    # Chromium grows a GIF's canvas to a first frame larger than its "logical screen".
+    "frame.gif": (b"GIF89a" + struct.pack("<HHBBB", 10, 10, 0, 0, 0)
+                  + b"\x2c" + struct.pack("<HHHHB", 0, 0, 9000, 10, 0) + b"\x02\x00;", "too_large"),
+    # A top-down BMP gives its height as a negative number.
+    "topdown.bmp": (b"BM" + struct.pack("<IHHIIii", 0, 0, 0, 54, 40, 100, -9000) + b"\x00" * 28, "too_large"),
     "sliver.png": (h.tall_png(2000, 20), "no_qr"),
     "long.png": (h.tall_png(4000, 200), "no_qr"),
 }
