@@ -404,6 +404,7 @@ def generate() -> tuple[dict[str, dict[str, bytes]], list[Vector]]:
     add("qr_inflated_4097", "The same with 4,097 inflated bytes: over the cap.",
         _inflated_exactly(ru25, 4097), "malformed", "Q6")
     padded, changed = _padding_set(ed_bin)
+    assert padded is not None, "the valid EdDSA text has no padding bit to set"
     add("qr_padding_bit_set", "The valid EdDSA QR text with an unused (padding) bit of the last DEFLATE "
         "byte set: it inflates to the same token, but is not canonical.", padded, "malformed", "Q7")
     idx = 100
@@ -802,7 +803,7 @@ def _stored(data: bytes) -> bytes:
     return b"\x01" + n.to_bytes(2, "little") + (n ^ 0xFFFF).to_bytes(2, "little") + data
 
 
-def _padding_set(binary: bytes) -> tuple[str, list[str]]:
+def _padding_set(binary: bytes) -> tuple[str | None, list[str]]:
     """The QR text with the highest padding bit of its last byte set, and the one-digit changes
     of its last five digits that inflate to the same content (only padding bits differ)."""
     sig_len = binary[1]
@@ -823,8 +824,6 @@ def _padding_set(binary: bytes) -> tuple[str, list[str]]:
         if candidate != binary and same(candidate):
             padded = digits(candidate)
             break
-    if padded is None:
-        raise RuntimeError("the chosen QR text has no padding bit to set")
     text, changed = digits(binary), []
     for pos in range(len(text) - 5, len(text)):
         for d in "0123456789":
