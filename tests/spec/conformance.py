@@ -13,6 +13,7 @@ from typing import Any
 
 from verifier import cache
 from verifier.config import Settings
+from verifier.federated import load_roots, sync_federated
 from verifier.result import Result
 from verifier.service import Verifier
 from verifier.sync import SyncError, sync
@@ -33,12 +34,18 @@ def run(vector: dict[str, Any], doc: dict[str, Any], home: Path, spec_dir: Path 
         "SOCPASS_VENUE_PROFILE": vector.get("venue", doc["default_venue"]),
         "SOCPASS_RECENT_WINDOW": "0"})
     now = vector["now"]
-    sources = [str(spec_dir / "vectors" / p) for p in vector["publications"]]
+    sync_at = vector.get("sync_at", now)
+    roots = None
     try:
-        sync(sources, config.cache_dir, now)
+        if "federation" in vector:
+            roots = load_roots(spec_dir / "vectors" / vector["federation"]["roots"])
+            sync_federated(str(spec_dir / "vectors" / vector["federation"]["bundle"]), config.cache_dir,
+                           sync_at, roots, bundle=True)
+        else:
+            sync([str(spec_dir / "vectors" / p) for p in vector["publications"]], config.cache_dir, sync_at)
     except SyncError:
         pass  # nothing was written: the device knows no issuer
-    verifier = Verifier(cache.load(config.cache_dir), config)
+    verifier = Verifier(cache.load(config.cache_dir, roots), config)
     if vector["input_kind"] == "image":
         return verifier.verify_image((spec_dir / "vectors" / vector["input"]).read_bytes(), now)
     return verifier.verify_text(vector["input"], now)

@@ -28,7 +28,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from shared import keys, qrtext
-from shared.publication import ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH
+from shared.publication import (BUNDLE_PATH, ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH,
+                                ROOTS_PATH, TRUST_LIST_PATH)
+from shared.trustlist import Bundle, TrustedIssuer, TrustList, sign_bundle, sign_trust_list
 from tests.vectors.build import load_key
 
 FORMAT = 1
@@ -255,13 +257,21 @@ class Vector:
     venue: str | None = None
     warnings: tuple[str, ...] = ()
     kind: str = ""                # "qr", "jws", "text" or "image"; guessed from the input if empty
+    federation: str | None = None  # a federal publication (directory) to sync from instead
+    sync_at: int | None = None    # when the device synced, if not at `now`
 
     def to_json(self) -> dict[str, Any]:
         kind = self.kind or ("qr" if self.input.isdigit() and self.input[:1] != "0" else
                              "jws" if self.input.count(".") == 2 else "text")
         out: dict[str, Any] = {"id": self.id, "description": self.description, "rule": self.rule,
-                               "input_kind": kind, "input": self.input, "now": self.now,
-                               "publications": list(self.publications)}
+                               "input_kind": kind, "input": self.input, "now": self.now}
+        if self.sync_at is not None:
+            out["sync_at"] = self.sync_at
+        if self.federation is not None:
+            out["federation"] = {"roots": f"{self.federation}/{ROOTS_PATH}",
+                                 "bundle": f"{self.federation}/{BUNDLE_PATH}"}
+        else:
+            out["publications"] = list(self.publications)
         if self.venue is not None:
             out["venue"] = self.venue
         out["expect"] = {"verdict": "accept" if self.expect_code == "valid" else "reject",
@@ -755,6 +765,53 @@ def generate() -> tuple[dict[str, dict[str, bytes]], list[Vector]]:
     bad_pub("entitlements-format", "The entitlement rules are of format 2", "PB8",
             publication(ru27, lists=lists_ok, rules={"format": 2, "iss": "RU-27", "profiles": RU27_RULES}))
 
+    # F: federation (a trust list and bundle signed by a pinned root) ------------------------------
+    root = load_key("ec-p256-federal-root")
+
+    def fed(name: str, *, entries: list[TrustedIssuer] | None = None, exp: int = T + 30 * DAY,
+            signer: Any = None, regions: tuple[Issuer, ...] = (ru27, ru25)) -> str:
+        entries = entries if entries is not None else [_entry_of(i) for i in (ru27, ru25)]
+        tl = TrustList(issuer="RU-FED", issued_at=T - 3600, expires_at=exp, sequence=1, issuers=tuple(entries))
+        key = signer or root
+        tl_token = sign_trust_list(tl, key, keys.kid_for(key))
+        data: dict[str, Any] = {}
+        rules: dict[str, Any] = {}
+        for i in regions:
+            files = pubs["ru27" if i is ru27 else "ru25"]
+            meta = json.loads(files[METADATA_PATH])
+            data[i.iss] = {"metadata": meta, "jwks": json.loads(files[JWKS_PATH]),
+                           "status_lists": {uri: files[f"status/{uri.rsplit('/', 1)[1]}"].decode("ascii")
+                                            for uri in meta["status_lists"]}}
+            rules[i.iss] = json.loads(files[ENTITLEMENTS_PATH])
+        bundle = Bundle(issued_at=T - 3600, expires_at=exp, trust_list=tl_token, regions=data, entitlements=rules)
+        pubs[name] = {TRUST_LIST_PATH: tl_token.encode("ascii"),
+                      BUNDLE_PATH: sign_bundle(bundle, issuer="RU-FED", key=key, kid=keys.kid_for(key)).encode("ascii"),
+                      ROOTS_PATH: pretty({"iss": "RU-FED", "keys": [dict(keys.public_jwk(root), kid=keys.kid_for(root),
+                                                                          alg="ES256", use="sig")]})}
+        return name
+
+    add("federation_valid", "Synced from a federal bundle naming both regions: valid.", good_qr, "valid",
+        federation=fed("fed-ok"), publications=())
+    add("federation_valid_eddsa", "RU-25's credential through the same bundle.", ed_qr, "valid",
+        federation="fed-ok", publications=())
+    add("federation_region_not_listed", "The trust list names RU-25 only: RU-27 is untrusted.", good_qr,
+        "untrusted_issuer", "F2", federation=fed("fed-only-ru25", entries=[_entry_of(ru25)]), publications=())
+    add("federation_region_suspended", "RU-27 is listed as suspended: untrusted, not `suspended`.", good_qr,
+        "untrusted_issuer", "F2", publications=(),
+        federation=fed("fed-ru27-suspended", entries=[_entry_of(ru27, status="suspended"), _entry_of(ru25)]))
+    add("federation_key_not_named", "The list names only RU-27's second key, its JWKS holds two: the region "
+        "is refused.", good_qr, "untrusted_issuer", "F3", publications=(),
+        federation=fed("fed-key-not-named", entries=[_entry_of(ru27, keys_=[ru27.keys[1]]), _entry_of(ru25)]))
+    add("federation_not_root_signed", "The bundle and list are signed by a key that is not the pinned root.",
+        good_qr, "untrusted_issuer", "F1", publications=(), federation=fed("fed-not-root", signer=attacker))
+    add("federation_expired_at_sync", "The list expired before the sync: nothing is synced.", good_qr,
+        "untrusted_issuer", "F1", publications=(), federation=fed("fed-expired", exp=T - 1))
+    add("federation_expired_at_check", "Synced while the list was valid, checked after its exp.", good_qr,
+        "status_unavailable", "F4", publications=(), federation=fed("fed-short", exp=T + 3600),
+        now=T + 3600, sync_at=T)
+    add("federation_valid_before_exp", "The same a second before the list's exp.", good_qr, "valid",
+        publications=(), federation="fed-short", now=T + 3599, sync_at=T)
+
     # N: images -----------------------------------------------------------------------------------
     images["images/blank.png"] = _png_blank()
     images["images/valid.png"] = render_png(good_qr)
@@ -766,6 +823,12 @@ def generate() -> tuple[dict[str, dict[str, bytes]], list[Vector]]:
     for name, data in images.items():
         pubs.setdefault("", {})[name] = data
     return pubs, v
+
+
+def _entry_of(issuer: Issuer, *, status: str = "active", keys_: list[Any] | None = None) -> TrustedIssuer:
+    return TrustedIssuer(iss=issuer.iss, name=issuer.name, region=issuer.region, url=issuer.url,
+                         key_thumbprints=tuple(keys.jwk_thumbprint(keys.public_jwk(k))
+                                               for k in (keys_ or issuer.keys)), status=status)
 
 
 def _slug(text: str) -> str:
