@@ -71,7 +71,7 @@ def test_random_claims_correctly_signed_get_the_same_verdict(tmp_path):
                         "now": generator.T, "publications": ["ru27", "ru25"],
                         "venue": rnd.choice(["museum", "transport", "sport", "zoo"])})
     codes = {v["expect"]["code"] for v in _compare(doc, vectors, tmp_path)}
-    assert {"valid", "malformed", "expired", "not_yet_valid"} <= codes, codes
+    assert {"valid", "malformed", "expired", "not_yet_valid", "revoked"} <= codes, codes
 
 
 def test_random_changes_of_valid_inputs_get_the_same_verdict(tmp_path):
