@@ -37,7 +37,7 @@ def run(vector: dict[str, Any], doc: dict[str, Any], home: Path, spec_dir: Path 
     sync_at = vector.get("sync_at", now)
     roots = None
     try:
-        if "federation" in vector:
+        if vector.get("federation"):
             roots = load_roots(spec_dir / "vectors" / vector["federation"]["roots"])
             sync_federated(str(spec_dir / "vectors" / vector["federation"]["bundle"]), config.cache_dir,
                            sync_at, roots, bundle=True)

@@ -267,11 +267,10 @@ class Vector:
                                "input_kind": kind, "input": self.input, "now": self.now}
         if self.sync_at is not None:
             out["sync_at"] = self.sync_at
+        out["publications"] = list(self.publications)
         if self.federation is not None:
             out["federation"] = {"roots": f"{self.federation}/{ROOTS_PATH}",
                                  "bundle": f"{self.federation}/{BUNDLE_PATH}"}
-        else:
-            out["publications"] = list(self.publications)
         if self.venue is not None:
             out["venue"] = self.venue
         out["expect"] = {"verdict": "accept" if self.expect_code == "valid" else "reject",
