@@ -9,8 +9,11 @@ as a Cyrillic one, but the digit row is the same in every layout. So the text is
     S bytes     the JWS signature, raw (64 bytes instead of 86 base64url characters)
     the rest    raw DEFLATE, with the preset dictionary below, of: header JSON, "\\n", payload JSON
 
-The verifier inflates (capped), rebuilds the exact compact JWS and verifies that: the QR is a
-transport encoding of the standard token, not a second format to trust.
+The number is big-endian in the fewest bytes, in decimal without leading zeros. The verifier
+inflates (capped), requires the stream to end within the last byte with its unused bits zero,
+rebuilds the exact compact JWS and verifies that: the QR is a transport encoding of the standard
+token, not a second format to trust. The normative text, with the dictionary's bytes and
+conformance vectors, is docs/spec/README.md.
 """
 from __future__ import annotations
 
