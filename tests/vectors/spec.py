@@ -4,10 +4,11 @@
 
 writes `vectors.json`, the publications the vectors are checked against (`vectors/<name>/`,
 laid out as `socpass-issuer publish --out DIR` lays them out), the images of the image vectors
-and `dictionary-v1.bin`. Every token is assembled here by hand (JSON bytes, base64url, raw
-signatures), not by shared/token.py, so the vectors also test our own encoder; only the QR
-digits of well-formed tokens come from shared/qrtext.py (the test of the spec checks that
-encoder against the spec's rules separately). ES256 signatures are random, so a regeneration
+and `dictionary-v1.bin`. Every credential and status list token is assembled here by hand (JSON
+bytes, base64url, raw signatures), not by shared/token.py, so the vectors also test our own
+encoder; the QR digits of well-formed tokens come from shared/qrtext.py (tests/shared/
+test_qrtext.py and the independent decoder of tests/spec/ hold it to the spec), and the federal
+trust lists and bundles from shared/trustlist.py. ES256 signatures are random, so a regeneration
 differs in bytes but not in ids and expectations; EdDSA ones, and so every vector built only
 from EdDSA tokens, are reproduced exactly.
 """
@@ -98,9 +99,10 @@ def qr_binary(token: str) -> bytes:
     return number.to_bytes((number.bit_length() + 7) // 8, "big")
 
 
-def qr_of(signature: bytes, inflated: bytes, *, version: int = 1, compressed: bytes | None = None) -> str:
+def qr_of(signature: bytes, inflated: bytes, *, compressed: bytes | None = None) -> str:
+    """A version-1 QR text assembled by hand (no canonical check: hostile ones are wanted)."""
     body = deflate(inflated) if compressed is None else compressed
-    return digits(bytes([version, len(signature)]) + signature + body)
+    return digits(bytes([1, len(signature)]) + signature + body)
 
 
 # --- the test issuers and their publications ------------------------------------------------------
