@@ -70,3 +70,11 @@ def test_dictionary_file_is_the_code_s_dictionary():
     digest = hashlib.sha256(data).hexdigest()
     assert digest in README
     assert f"{len(data)} bytes" in README
+
+
+def test_the_worked_example_is_the_vector():
+    """Section 3.4's example is an EdDSA vector: deterministic, so its digits stay the same."""
+    text = VECTORS["valid_beneficiary_eddsa_qr"]["input"]
+    example = re.search(r"`([0-9]{40,})…([0-9]{10,})`", README)
+    assert example and text.startswith(example[1]) and text.endswith(example[2])
+    assert f"{len(text)} digits" in README
