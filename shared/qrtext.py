@@ -9,8 +9,11 @@ as a Cyrillic one, but the digit row is the same in every layout. So the text is
     S bytes     the JWS signature, raw (64 bytes instead of 86 base64url characters)
     the rest    raw DEFLATE, with the preset dictionary below, of: header JSON, "\\n", payload JSON
 
-The verifier inflates (capped), rebuilds the exact compact JWS and verifies that: the QR is a
-transport encoding of the standard token, not a second format to trust.
+The number is big-endian in the fewest bytes, in decimal without leading zeros. The verifier
+inflates (capped), requires the stream to end within the last byte with its unused bits zero,
+rebuilds the exact compact JWS and verifies that: the QR is a transport encoding of the standard
+token, not a second format to trust. The normative text, with the dictionary's bytes and
+conformance vectors, is docs/spec/README.md.
 """
 from __future__ import annotations
 
@@ -51,9 +54,18 @@ def _malformed(why: str) -> TokenError:
     return TokenError(Code.MALFORMED, why)
 
 
-def _deflate(data: bytes) -> bytes:
-    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, PRESET_DICTIONARY)
+def _deflate(data: bytes, strategy: int = zlib.Z_DEFAULT_STRATEGY) -> bytes:
+    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9, strategy, PRESET_DICTIONARY)
     return co.compress(data) + co.flush()
+
+
+def _canonical(compressed: bytes) -> bool:
+    try:
+        inflate_capped(compressed, limit=MAX_INFLATED, wbits=-15, zdict=PRESET_DICTIONARY,
+                       zero_padding=True)
+    except TokenError:
+        return False
+    return True
 
 
 def encode(token: str) -> str:
@@ -62,8 +74,23 @@ def encode(token: str) -> str:
     header, payload, signature = (b64url_decode(p) for p in (header_b64, payload_b64, sig_b64))
     if b"\n" in header or len(signature) > 255:
         raise ValueError("token cannot be put in QR form")
-    binary = bytes([VERSION, len(signature)]) + signature + _deflate(header + b"\n" + payload)
-    return str(int.from_bytes(binary, "big"))
+    inflated = header + b"\n" + payload
+    if len(inflated) > MAX_INFLATED:
+        raise ValueError("token cannot be put in QR form: too large")
+    # zlib pads the last byte with zero bits, but the padding check cannot tell padding from a
+    # cleared bit that happens to decode to the same bytes (a copy from another distance of
+    # repeated text): should that ever happen, the same data compressed another way is checked.
+    for strategy in (zlib.Z_DEFAULT_STRATEGY, zlib.Z_FIXED, zlib.Z_HUFFMAN_ONLY):
+        compressed = _deflate(inflated, strategy)
+        if _canonical(compressed):
+            break
+    else:
+        raise ValueError("token cannot be put in QR form: no canonical compression")
+    binary = bytes([VERSION, len(signature)]) + signature + compressed
+    text = str(int.from_bytes(binary, "big"))
+    if len(text) > MAX_QR_DIGITS:
+        raise ValueError("token cannot be put in QR form: more than the digits a verifier reads")
+    return text
 
 
 def decode(text: str) -> str:
@@ -111,7 +138,7 @@ def _decode_parts(text: str) -> str | tuple[bytes, bytes, bytes]:
     if len(signature) != sig_len or not compressed:
         raise _malformed("QR content truncated")
     header, sep, payload = inflate_capped(compressed, limit=MAX_INFLATED, wbits=-15, zdict=PRESET_DICTIONARY,
-                                             what="QR content").partition(b"\n")
+                                          what="QR content", zero_padding=True).partition(b"\n")
     if not sep:
         raise _malformed("QR content has no header separator")
     return header, payload, signature

@@ -8,6 +8,7 @@ import qrcode
 from hypothesis import given, settings, strategies as st
 
 from shared import keys, qr, qrtext, token
+from shared.b64 import b64url_decode
 from shared.errors import TokenError
 from tests.vectors.reference import REFERENCE_BENEFICIARY, REFERENCE_LARGE_FAMILY
 
@@ -125,3 +126,116 @@ def test_parse_shortcut_equals_decode_then_parse():
             assert got.value.code == err.code, vector.name
         else:
             assert qrtext.parse(vector.text) == expected, vector.name
+
+
+# --- canonical form (docs/spec/README.md, "Canonical form") ---------------------------------------
+
+def _bytes_of(text: str) -> bytes:
+    number = int(text)
+    return number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def _padding_bits(compressed: bytes) -> list[int]:
+    """The bits of the last byte that a stock inflater ignores (setting one changes nothing)."""
+    content = zlib.decompressobj(-15, qrtext.PRESET_DICTIONARY).decompress(compressed)
+    out = []
+    for bit in range(8):
+        if compressed[-1] >> bit & 1:
+            continue
+        do = zlib.decompressobj(-15, qrtext.PRESET_DICTIONARY)
+        try:
+            if do.decompress(compressed[:-1] + bytes([compressed[-1] | 1 << bit])) == content and do.eof:
+                out.append(bit)
+        except zlib.error:
+            pass
+    return out
+
+
+def _one_digit_changes_that_only_set_padding(text: str) -> list[str]:
+    binary = _bytes_of(text)
+    sig_len = binary[1]
+    content = zlib.decompressobj(-15, qrtext.PRESET_DICTIONARY).decompress(binary[2 + sig_len:])
+    found = []
+    for pos in range(len(text) - 5, len(text)):
+        for digit in "0123456789":
+            mutated = text[:pos] + digit + text[pos + 1:]
+            changed = _bytes_of(mutated)
+            if mutated == text or changed[:2 + sig_len] != binary[:2 + sig_len]:
+                continue
+            do = zlib.decompressobj(-15, qrtext.PRESET_DICTIONARY)
+            try:
+                if do.decompress(changed[2 + sig_len:]) == content and do.eof and not do.unused_data:
+                    found.append(mutated)
+            except zlib.error:
+                pass
+    return found
+
+
+def test_five_one_digit_changes_that_inflate_to_the_same_token_are_refused():
+    """The issue's finding: one-digit changes in the last digits that only touch the unused bits
+    of the last DEFLATE byte inflated to the same token and verified. Five such changes, found
+    on EdDSA credentials (deterministic), must all be malformed now."""
+    key = keys.generate_private_key("EdDSA")
+    found: list[tuple[str, str]] = []
+    idx = 0
+    while len(found) < 5:
+        idx += 1
+        tok = token.sign(dict(REFERENCE_LARGE_FAMILY.to_claims(), jti=f"canonical-{idx:04d}"), key,
+                         keys.kid_for(key), token.CREDENTIAL_TYP)
+        text = qrtext.encode(tok)
+        found += [(tok, m) for m in _one_digit_changes_that_only_set_padding(text)]
+    for tok, mutated in found[:5]:
+        with pytest.raises(TokenError, match="canonical"):
+            qrtext.decode(mutated)
+
+
+@pytest.mark.parametrize("alg", keys.ALGORITHMS)
+def test_every_padding_bit_is_checked_and_the_encoder_leaves_them_zero(alg):
+    key = keys.generate_private_key(alg)
+    seen = 0
+    for idx in range(20):
+        tok = token.sign(dict(REFERENCE_LARGE_FAMILY.to_claims(), jti=f"padding-{idx:04d}"), key,
+                         keys.kid_for(key), token.CREDENTIAL_TYP)
+        binary = _bytes_of(qrtext.encode(tok))
+        compressed = binary[2 + binary[1]:]
+        for bit in _padding_bits(compressed):
+            assert compressed[-1] >> bit == 0  # padding is the high bits, and zero
+            seen += 1
+            with pytest.raises(TokenError, match="canonical"):
+                qrtext.decode(str(int.from_bytes(binary[:-1] + bytes([binary[-1] | 1 << bit]), "big")))
+    assert seen > 20
+
+
+def test_no_one_digit_change_of_a_valid_text_verifies():
+    """Exhaustive over every position: a misread or altered digit never gives a valid token."""
+    key = keys.generate_private_key("ES256")
+    resolver = keys.StaticKeyResolver({"RU-27": [keys.VerificationKey("RU-27", keys.kid_for(key), "ES256",
+                                                                      key.public_key())]})
+    tok = token.sign(REFERENCE_LARGE_FAMILY.to_claims(), key, keys.kid_for(key), token.CREDENTIAL_TYP)
+    text = qrtext.encode(tok)
+    for pos in range(len(text)):
+        for digit in "0123456789":
+            if digit == text[pos]:
+                continue
+            with pytest.raises(TokenError):
+                token.verify(qrtext.parse(text[:pos] + digit + text[pos + 1:]), resolver,
+                             typ=token.CREDENTIAL_TYP)
+
+
+def test_other_deflate_spellings_of_the_same_bytes_are_accepted():
+    """The rule is about the end of the stream, not about how it was compressed: a stored block
+    or fixed Huffman codes are DEFLATE too (the QR text is a transport encoding)."""
+    tok = token.sign(REFERENCE_LARGE_FAMILY.to_claims(), KEY, keys.kid_for(KEY), token.CREDENTIAL_TYP)
+    h, p, s = (b64url_decode(x) for x in tok.split("."))
+    content = h + b"\n" + p
+    stored = b"\x01" + len(content).to_bytes(2, "little") + (len(content) ^ 0xFFFF).to_bytes(2, "little") + content
+    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_FIXED, qrtext.PRESET_DICTIONARY)
+    for body in (stored, co.compress(content) + co.flush()):
+        assert qrtext.decode(_binary(s, body)) == tok
+
+
+def test_encode_refuses_what_a_verifier_would_refuse():
+    big = token.sign(dict(REFERENCE_LARGE_FAMILY.to_claims(), x="a" * 5000), KEY, keys.kid_for(KEY),
+                     token.CREDENTIAL_TYP)
+    with pytest.raises(ValueError, match="too large"):
+        qrtext.encode(big)
