@@ -6,6 +6,7 @@ import { SocpassError, TokenError } from "./errors.js";
 import { keysFromJwks, StaticKeyResolver } from "./keys.js";
 import { entitlementCatalogueFromJson, IssuerMetadata, PublicationError } from "./publication.js";
 import { IndexError, verifyStatusList } from "./statuslist.js";
+import { AlgorithmUnavailable } from "./token.js";
 import { ACTIVE } from "./trustlist.js";
 
 export class CacheError extends SocpassError {
@@ -44,6 +45,9 @@ export async function verifyIssuer(iss, entry, catalogue) {
     try {
       slt = await verifyStatusList(token, resolver, { uri });
     } catch (err) {
+      // A browser without Ed25519 keeps an EdDSA issuer's keys (its credentials then get
+      // unsupported_algorithm, never valid) but cannot use its lists.
+      if (err instanceof AlgorithmUnavailable) continue;
       if (err instanceof TokenError) throw new CacheError(`${where}: status list ${uri} refused: ${err.description}`);
       throw err;
     }
