@@ -32,6 +32,12 @@ TRUST_LIST_STALE_RU = ("Федеральный список доверенных
                        "Синхронизируйте устройство; до тех пор попросите бумажное удостоверение.")
 TRUST_LIST_STALE_EN = ("The federal trust list has expired. Sync the device; meanwhile ask for "
                        "the paper credential.")
+# The trust data on the device was refused when loaded (verifier/service.py words the same).
+CACHE_REFUSED_RU = ("Локальные данные проверки повреждены или изменены вне синхронизации и не "
+                    "используются ({why}). Синхронизируйте устройство; до тех пор попросите "
+                    "бумажное удостоверение.")
+CACHE_REFUSED_EN = ("The local verification data is damaged or was changed outside sync and is "
+                    "not used ({why}). Sync the device; meanwhile ask for the paper credential.")
 # The browser only: it cannot check an Ed25519 signature (code unsupported_algorithm), so it
 # never says valid for an EdDSA credential it could not check.
 EDDSA_UNAVAILABLE_RU = ("Этот браузер не умеет проверять подпись EdDSA (Ed25519), которой "
@@ -66,6 +72,7 @@ def messages_document() -> dict[str, Any]:
             "recent_reject": [RECENT_REJECT_RU, RECENT_REJECT_EN],
             "ago": {k: list(v) for k, v in AGO.items()},
             "trust_list_stale": [TRUST_LIST_STALE_RU, TRUST_LIST_STALE_EN],
+            "cache_refused": [CACHE_REFUSED_RU, CACHE_REFUSED_EN],
             "eddsa_unavailable": [EDDSA_UNAVAILABLE_RU, EDDSA_UNAVAILABLE_EN],
         },
     }

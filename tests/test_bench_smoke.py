@@ -20,6 +20,12 @@ def test_bench_quick_runs(tmp_path):
     for figure in ("ratio full/raw", "QR v", "socpass vs zxing-cpp", "Shannon bound", "sync 3 issuers",
                    "import 2,000 rows into sqlite", "issuer idle"):
         assert figure in proc.stdout, figure
+    from tests.browser.harness import chromium_executable
+
+    if chromium_executable() is not None:  # issue 13: the engine in the browser against WebCrypto
+        for figure in ("browser raw crypto.subtle.verify", "engine verify, compact JWS",
+                       "engine verify, QR text"):
+            assert figure in proc.stdout, figure
     if shutil.which("wrk"):
         # figure 2's profile: the ceiling endpoint and the worker's CPU split, every part seen
         assert "signature check only" in proc.stdout

@@ -244,7 +244,7 @@ def test_repeated_use_at_this_device(world, policy):
     assert when in (NOW + 125 + 601,)
 
 
-SYNC_JS = """async ({tamper}) => {
+SYNC_JS = """async ({tamper, text}) => {
   const {syncPublication, createVerifier} = window.engine;
   const messages = await (await fetch("messages.json")).json();
   const asked = [];
@@ -270,7 +270,7 @@ SYNC_JS = """async ({tamper}) => {
   const v = createVerifier(edited, {venue: "museum", messages});
   await v.ready;
   return {first: first.report, second: second.report, same: second.snapshot === first.snapshot,
-          editedStatus: v.status(now), asked};
+          editedStatus: v.status(now), editedVerdict: await v.verify(text, now), asked};
 }"""
 
 
@@ -278,11 +278,15 @@ SYNC_JS = """async ({tamper}) => {
 def test_failed_sync_keeps_the_previous_snapshot(world, tamper):
     _, _, server, browser = world
     page = EnginePage(browser, server)
-    out = page.page.evaluate(SYNC_JS, {"tamper": tamper})
+    text = next(v.text for v in vectors(NOW) if v.name == "valid_large_family_qr")
+    out = page.page.evaluate(SYNC_JS, {"tamper": tamper, "text": text})
     assert out["first"]["ok"] is True
     assert out["second"]["ok"] is False and out["second"]["reason"]
     assert out["same"] is True
     assert out["editedStatus"]["cache_error"] and out["editedStatus"]["level"] == "error"
+    refused = out["editedVerdict"]
+    assert (refused["verdict"], refused["code"]) == ("reject", "untrusted_issuer")
+    assert "повреждены" in refused["message"] and out["editedStatus"]["cache_error"] in refused["message"]
     # the second sync asked with the ETags of the first
     assert any(etag for _, etag in out["asked"])
 

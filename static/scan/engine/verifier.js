@@ -131,6 +131,11 @@ export function createVerifier(snapshot, { venue, messages, deviceKey = null, se
       credential = Credential.fromClaims(verified.claims, catalogue);
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
+      if (cache.error !== null && err.verificationCode !== "malformed") {
+        // every issuer is unknown because the stored data was refused: say so
+        const [ru, en] = messages.texts.cache_refused.map((t) => t.replace("{why}", cache.error));
+        return [new Result(REJECT, err.verificationCode, now, { messageRu: ru, messageEn: en }), null];
+      }
       if (err.unavailable) {
         const [ru, en] = messages.texts.eddsa_unavailable;
         return [new Result(REJECT, err.verificationCode, now, { messageRu: ru, messageEn: en }), null];
