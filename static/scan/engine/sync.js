@@ -157,7 +157,7 @@ export async function loadSnapshot(snapshot, { roots = null, catalogue }) {
     if (snapshot.mode === "federal") {
       if (!roots) throw new CacheError("the snapshot holds federal data but no pinned root is configured");
       // no now: an expired list still loads, and every check then says why
-      const { bundle, trustList } = await readBundle(snapshot.files[BUNDLE_PATH].text, roots, null);
+      const { bundle, trustList } = await readBundle(asToken(snapshot.files[BUNDLE_PATH].text, BUNDLE_PATH), roots, null);
       const issuers = await bundleIssuers(bundle, trustList, catalogue, {});
       return await TrustCache.create(issuers, snapshot.synced_at, { trustList, federation: snapshot.federation });
     }

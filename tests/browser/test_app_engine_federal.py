@@ -1,0 +1,121 @@
+"""The browser engine in federal mode (the bundle, signed by a pinned root) against the Python
+verifier synced from the same bundle: residents, visitors with the federal visitors' rules, a
+revoked credential, an issuer the list does not name, and time past the list's expiry."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+
+from issuer.federation import Federation
+from shared.messages import messages_document
+from shared.publication import ROOTS_PATH
+from shared.statuslist import REVOKED
+from tests.browser.app_engine_harness import STATIC_SCAN, TEST_PAGE, EnginePage, StaticServer
+from tests.vectors.build import DAY
+from tests.verifier.fakeissuer import NOW, FakeIssuer
+from verifier import cache as trust_cache
+from verifier.config import Settings
+from verifier.federated import load_roots, sync_federated
+from verifier.policy import BUILTIN_PROFILES
+from verifier.service import Verifier
+
+RULES = {"visitors": {
+    "museum": {"rules": [{"type": "large_family", "entitlement": {
+        "kind": "free_entry", "persons": "family", "text_ru": "Бесплатно для семей из любого региона"}}]},
+    "transport": {"rules": []}}}
+
+FEDERAL_JS = """async ({venue, settings, builtin, roots, cases, now}) => {
+  const {syncPublication, createVerifier} = window.engine;
+  const messages = await (await fetch("messages.json")).json();
+  const fetchText = async (rel) => {
+    const r = await fetch("/pub/" + rel);
+    return r.status === 404 ? {status: 404} : {status: r.status, text: await r.text()};
+  };
+  const {snapshot, report} = await syncPublication(fetchText, null, {now, messages, mode: "federal", roots});
+  const v = createVerifier(snapshot, {venue, messages, settings, roots, builtinProfiles: builtin});
+  await v.ready;
+  const results = [];
+  for (const [text, at] of cases) results.push(await v.verify(text, at));
+  return {report, results, status: v.status(now)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("federal")
+    khv = FakeIssuer(iss="RU-27", region="27", url="https://szn.khv.example")
+    prim = FakeIssuer(iss="RU-25", region="25", url="https://szn.primorsky.example")
+    stranger = FakeIssuer(iss="RU-99", region="99", url="https://szn.nowhere.example")
+    revoked = khv.credential()
+    khv.set_status(revoked, REVOKED)
+    fed = Federation(tmp / "fed", b"pass")
+    fed.init("RU-FED", "Минтруд России")
+    for issuer, name in ((khv, "Хабаровский край"), (prim, "Приморский край")):
+        folder = issuer.publish(tmp / issuer.iss)
+        fed.add(str(folder), name=name, url=str(folder))
+    fed.set_rules(RULES)
+    fed.publish(tmp / "pub", NOW)
+    scan = tmp / "scan"
+    shutil.copytree(STATIC_SCAN, scan)
+    (scan / "messages.json").write_text(json.dumps(messages_document(), ensure_ascii=False), encoding="utf-8")
+    (scan / "engine-test.html").write_text(TEST_PAGE, encoding="utf-8")
+    texts = {"resident": khv.qr(), "visitor": prim.qr(), "revoked": khv.qr(revoked),
+             "not_in_the_list": stranger.qr()}
+    return tmp, texts
+
+
+def python_results(tmp, venue, cases):
+    roots = load_roots(tmp / "pub" / ROOTS_PATH)
+    settings = Settings.from_env({"SOCPASS_HOME": str(tmp / f"venue-{venue}"), "SOCPASS_VENUE_REGION": "27"})
+    settings = dataclasses.replace(settings, venue_profile=venue)
+    sync_federated(str(tmp / "pub"), settings.cache_dir, NOW, roots, bundle=True)
+    verifier = Verifier(trust_cache.load(settings.cache_dir, roots), settings)
+    engine_settings = {"leeway": settings.leeway, "clock_tolerance": settings.clock_tolerance,
+                       "status_grace": settings.status_grace, "recent_window": settings.recent_window,
+                       "recent_policy": settings.recent_policy, "timezone": settings.timezone,
+                       "venue_region": settings.venue_region}
+    return [verifier.verify_text(text, at).to_json() for text, at in cases], engine_settings
+
+
+@pytest.mark.parametrize("venue", ["museum", "transport"])
+def test_federal_bundle_same_as_python(world, launch, venue):
+    tmp, texts = world
+    cases = [[text, at] for text in texts.values() for at in (NOW, NOW + 2 * DAY, NOW + 60 * DAY)]
+    expected, settings = python_results(tmp, venue, cases)
+    server = StaticServer(tmp)
+    try:
+        page = EnginePage(launch(), server)
+        roots = json.loads((tmp / "pub" / ROOTS_PATH).read_text())
+        out = page.page.evaluate(FEDERAL_JS, {"venue": venue, "settings": settings, "roots": roots,
+                                              "builtin": BUILTIN_PROFILES, "cases": cases, "now": NOW})
+    finally:
+        server.stop()
+    assert out["report"]["ok"], out["report"]
+    assert out["results"] == expected
+    codes = [r["code"] for r in expected]
+    assert "valid" in codes and "revoked" in codes and "untrusted_issuer" in codes
+    assert {r["region"] for r in out["status"]["federation"]["regions"]} == {"27", "25"}
+    if venue == "museum":
+        visitor = expected[len((NOW, NOW + 2 * DAY, NOW + 60 * DAY))]
+        assert visitor["entitlement"]["source"] == "federal"
+
+
+def test_federal_needs_a_pinned_root(world, launch):
+    """Roots other than the federation's: the bundle is refused and nothing is kept."""
+    tmp, _ = world
+    other = FakeIssuer(iss="RU-FED", region="77", url="https://other.example")
+    server = StaticServer(tmp)
+    try:
+        page = EnginePage(launch(), server)
+        out = page.page.evaluate("""async ({roots, now}) => {
+          const messages = await (await fetch("messages.json")).json();
+          const fetchText = async (rel) => { const r = await fetch("/pub/" + rel);
+            return {status: r.status, text: await r.text()}; };
+          return await window.engine.syncPublication(fetchText, null, {now, messages, mode: "federal", roots});
+        }""", {"roots": dict(other.jwks(), iss="RU-FED"), "now": NOW})
+    finally:
+        server.stop()
+    assert out["report"]["ok"] is False and out["snapshot"] is None
