@@ -304,3 +304,43 @@ def test_engine_constants_are_pythons(world):
     assert got["settings"] == python.engine_settings()
     assert bytes(got["dictionary"]) == qrtext.PRESET_DICTIONARY
     assert (got["digits"], got["inflated"]) == (qrtext.MAX_QR_DIGITS, qrtext.MAX_INFLATED)
+
+
+REFRESH_JS = """async ({older}) => {
+  const {syncPublication} = window.engine;
+  const messages = await (await fetch("messages.json")).json();
+  const served = {};
+  for (const rel of ["ru27/.well-known/socpass-issuer.json", "ru27/.well-known/jwks.json", "ru27/status/1"]) {
+    served[rel] = await (await fetch("/pub/" + rel)).text();
+  }
+  let transferred = 0;
+  const fetchText = async (rel, previous) => {
+    if (!(rel in served)) return {status: 404};
+    const etag = '"' + served[rel].length + '-' + served[rel].slice(-8) + '"';
+    if (previous && previous.etag === etag) return {status: 304};
+    transferred += served[rel].length;
+    return {status: 200, text: served[rel], etag};
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const first = await syncPublication(fetchText, null, {now, messages, sources: ["ru27/"]});
+  const before = transferred;
+  const unchanged = await syncPublication(fetchText, first.snapshot, {now: now + 60, messages, sources: ["ru27/"]});
+  const again = transferred - before;
+  served["ru27/status/1"] = older;
+  const replay = await syncPublication(fetchText, unchanged.snapshot, {now: now + 120, messages, sources: ["ru27/"]});
+  return {first: first.report.ok, unchanged: unchanged.report.ok, again,
+          sameFiles: JSON.stringify(unchanged.snapshot.files) === JSON.stringify(first.snapshot.files),
+          replay: replay.report, kept: replay.snapshot === unchanged.snapshot};
+}"""
+
+
+def test_refresh_with_nothing_changed_and_a_replayed_list(world):
+    """304s reuse the stored files; a status list signed before the stored one is refused."""
+    _, _, server, browser = world
+    page = EnginePage(browser, server)
+    older = KHV.status_token(NOW - 3600)  # signed an hour earlier than the published one
+    out = page.page.evaluate(REFRESH_JS, {"older": older})
+    assert out["first"] and out["unchanged"] and out["sameFiles"]
+    assert out["again"] == 0
+    assert out["replay"]["ok"] is False and "older revocation data" in out["replay"]["reason"]
+    assert out["kept"] is True
