@@ -11,6 +11,7 @@ API gives (the clerk's view included), with the repeated-use store off, as in fi
 """
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -63,18 +64,19 @@ def main(quick: bool = False) -> dict[str, float]:
         return {}
     from tests.browser import harness
     from tests.browser.app_engine_harness import (PUBLICATION, VECTOR_SOURCES, EnginePage,
-                                                  StaticServer, site)
+                                                  static_server, site)
     from tests.vectors.build import vectors
     from verifier.policy import BUILTIN_PROFILES
 
     if harness.chromium_executable() is None:
         print("browser verify: skipped (no chromium)")
         return {}
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     now = int(time.time())
     texts = {v.name: v.text for v in vectors(now)}
     batch, rounds = (50, 3) if quick else (500, 15)
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        server = StaticServer(site(Path(tmp), now))
+        server = static_server(site(Path(tmp), now))
         browser = p.chromium.launch(executable_path=harness.chromium_executable(), headless=True,
                                     args=harness.BASE_ARGS)
         try:

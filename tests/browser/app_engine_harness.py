@@ -1,23 +1,21 @@
 """The browser engine (static/scan/engine/) in a page of its own, next to the Python verifier.
 
 A temporary directory holds a copy of static/scan/, the generated messages.json, a minimal test
-page and the shared vectors' publication; a loopback HTTP server serves it. `EnginePage` syncs
+page and the shared vectors' publication; a static file server on loopback serves it. `EnginePage` syncs
 the engine from that publication through fetch and runs many verifications in one page.evaluate.
 Also used by the browser verify benchmark (bench/browser_verify.py).
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
-import http.server
 import json
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shared.messages import messages_document
+from tests.browser.harness import LiveServer
 from tests.vectors.build import publish as publish_vectors
 from verifier import cache as trust_cache
 from verifier import sync
@@ -56,25 +54,12 @@ RUN_JS = """async ({sources, venue, settings, builtin, cases, now, publication})
 }"""
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
+def static_server(root: Path) -> LiveServer:
+    """A static file server over a directory (ETags and 304s included), on a loopback port."""
+    from werkzeug.exceptions import NotFound
+    from werkzeug.middleware.shared_data import SharedDataMiddleware
 
-
-class StaticServer:
-    """`python -m http.server` over a directory, on a loopback port, in a thread."""
-
-    def __init__(self, root: Path) -> None:
-        handler = functools.partial(QuietHandler, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.thread.join(10)
-        self.httpd.server_close()
+    return LiveServer(SharedDataMiddleware(NotFound(), {"/": str(root)}))
 
 
 @dataclass
@@ -89,15 +74,29 @@ class Case:
     expected_code: str | None = None  # the vector's own claim, a sanity check of the Python side
 
 
-def site(root: Path, now: int) -> Path:
-    """The served tree: scan/ (the app's files, messages.json, the test page) and pub/ (the
-    vectors' publication, one directory per issuer)."""
+def app_files(root: Path) -> Path:
+    """scan/ under root: the app's files, the generated messages.json and the test page."""
     scan = root / "scan"
     shutil.copytree(STATIC_SCAN, scan)
     (scan / "messages.json").write_text(json.dumps(messages_document(), ensure_ascii=False), encoding="utf-8")
     (scan / "engine-test.html").write_text(TEST_PAGE, encoding="utf-8")
+    return scan
+
+
+def site(root: Path, now: int) -> Path:
+    """The served tree: scan/ (app_files) and pub/ (the vectors' publication, one directory
+    per issuer)."""
+    app_files(root)
     publish_vectors(root / PUBLICATION, now)
     return root
+
+
+def engine_settings(settings: Settings) -> dict[str, Any]:
+    """The Python verifier's settings under the names the engine takes."""
+    return {"leeway": settings.leeway, "clock_tolerance": settings.clock_tolerance,
+            "status_grace": settings.status_grace, "recent_window": settings.recent_window,
+            "recent_policy": settings.recent_policy, "timezone": settings.timezone,
+            "venue_region": settings.venue_region}
 
 
 class PythonVenue:
@@ -117,17 +116,13 @@ class PythonVenue:
         return self._verifiers[case.venue].verify_text(case.text, case.now).to_json()
 
     def engine_settings(self) -> dict[str, Any]:
-        s = self.settings
-        return {"leeway": s.leeway, "clock_tolerance": s.clock_tolerance,
-                "status_grace": s.status_grace, "recent_window": s.recent_window,
-                "recent_policy": s.recent_policy, "timezone": s.timezone,
-                "venue_region": s.venue_region}
+        return engine_settings(self.settings)
 
 
 class EnginePage:
     """The test page open in headless Chromium, over the site's server."""
 
-    def __init__(self, browser, server: StaticServer) -> None:
+    def __init__(self, browser, server: LiveServer) -> None:
         self.page = browser.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda err: self.errors.append(str(err)))

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from tests.browser.app_engine_harness import Case, EnginePage, PythonVenue, StaticServer, site
+from tests.browser.app_engine_harness import Case, EnginePage, PythonVenue, static_server, site
 from tests.vectors.build import DAY, issuers, vectors
 from shared import qrtext
 from shared.credential import BENEFICIARY, Holder
@@ -51,7 +51,7 @@ def both(tmp_path_factory, playwright_instance):
 
     root = site(tmp_path_factory.mktemp("engine-site"), NOW)
     python = PythonVenue(root, NOW)
-    server = StaticServer(root)
+    server = static_server(root)
     browser = playwright_instance.chromium.launch(executable_path=chromium_executable(), headless=True,
                                                   args=BASE_ARGS)
     try:

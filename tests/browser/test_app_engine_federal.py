@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 
 import pytest
 
 from issuer.federation import Federation
-from shared.messages import messages_document
 from shared.publication import ROOTS_PATH
 from shared.statuslist import REVOKED
-from tests.browser.app_engine_harness import STATIC_SCAN, TEST_PAGE, EnginePage, StaticServer
+from tests.browser.app_engine_harness import EnginePage, app_files, engine_settings, static_server
 from tests.vectors.build import DAY
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 from verifier import cache as trust_cache
@@ -58,10 +56,7 @@ def world(tmp_path_factory):
         fed.add(str(folder), name=name, url=str(folder))
     fed.set_rules(RULES)
     fed.publish(tmp / "pub", NOW)
-    scan = tmp / "scan"
-    shutil.copytree(STATIC_SCAN, scan)
-    (scan / "messages.json").write_text(json.dumps(messages_document(), ensure_ascii=False), encoding="utf-8")
-    (scan / "engine-test.html").write_text(TEST_PAGE, encoding="utf-8")
+    app_files(tmp)
     texts = {"resident": khv.qr(), "visitor": prim.qr(), "revoked": khv.qr(revoked),
              "not_in_the_list": stranger.qr()}
     return tmp, texts
@@ -73,11 +68,7 @@ def python_results(tmp, venue, cases):
     settings = dataclasses.replace(settings, venue_profile=venue)
     sync_federated(str(tmp / "pub"), settings.cache_dir, NOW, roots, bundle=True)
     verifier = Verifier(trust_cache.load(settings.cache_dir, roots), settings)
-    engine_settings = {"leeway": settings.leeway, "clock_tolerance": settings.clock_tolerance,
-                       "status_grace": settings.status_grace, "recent_window": settings.recent_window,
-                       "recent_policy": settings.recent_policy, "timezone": settings.timezone,
-                       "venue_region": settings.venue_region}
-    return [verifier.verify_text(text, at).to_json() for text, at in cases], engine_settings
+    return [verifier.verify_text(text, at).to_json() for text, at in cases], engine_settings(settings)
 
 
 @pytest.mark.parametrize("venue", ["museum", "transport"])
@@ -85,7 +76,7 @@ def test_federal_bundle_same_as_python(world, launch, venue):
     tmp, texts = world
     cases = [[text, at] for text in texts.values() for at in (NOW, NOW + 2 * DAY, NOW + 60 * DAY)]
     expected, settings = python_results(tmp, venue, cases)
-    server = StaticServer(tmp)
+    server = static_server(tmp)
     try:
         page = EnginePage(launch(), server)
         roots = json.loads((tmp / "pub" / ROOTS_PATH).read_text())
@@ -107,7 +98,7 @@ def test_federal_needs_a_pinned_root(world, launch):
     """Roots other than the federation's: the bundle is refused and nothing is kept."""
     tmp, _ = world
     other = FakeIssuer(iss="RU-FED", region="77", url="https://other.example")
-    server = StaticServer(tmp)
+    server = static_server(tmp)
     try:
         page = EnginePage(launch(), server)
         out = page.page.evaluate("""async ({roots, now}) => {

@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from shared import qrtext, token
-from tests.browser.app_engine_harness import (Case, EnginePage, PythonVenue, StaticServer, site)
+from tests.browser.app_engine_harness import (Case, EnginePage, PythonVenue, static_server, site)
 from tests.vectors.build import b64, issuers, vectors
 
 NOW = int(time.time())
@@ -119,7 +119,7 @@ def world(tmp_path_factory, playwright_instance):
     from tests.browser.harness import BASE_ARGS, chromium_executable
 
     root = site(tmp_path_factory.mktemp("engine-targeted"), NOW)
-    server = StaticServer(root)
+    server = static_server(root)
     browser = playwright_instance.chromium.launch(executable_path=chromium_executable(), headless=True,
                                                   args=BASE_ARGS)
     try:
