@@ -344,3 +344,21 @@ def test_refresh_with_nothing_changed_and_a_replayed_list(world):
     assert out["again"] == 0
     assert out["replay"]["ok"] is False and "older revocation data" in out["replay"]["reason"]
     assert out["kept"] is True
+
+
+ZONES = ["Asia/Vladivostok", "asia/vladivostok", "UTC", "Nowhere/City", "", None, "Europe/Moscow",
+         "Asia/Calcutta", "Etc/GMT+5", "Asia/Kamchatka"]
+INSTANTS = [1, 86400, NOW, 1830297600, 1830333600, 253402300799, 253402300800 + 86400 * 2, 2**53 - 1]
+
+
+def test_valid_until_as_python(world):
+    """The last day of validity in the issuer's zone, for odd zone names and far instants."""
+    from verifier.service import valid_until
+
+    _, _, server, browser = world
+    page = EnginePage(browser, server)
+    got = page.page.evaluate("""async ({zones, instants}) => {
+      const {validUntil} = await import("./engine/verifier.js");
+      return zones.map((z) => instants.map((t) => validUntil(t, z)));
+    }""", {"zones": ZONES, "instants": INSTANTS})
+    assert got == [[valid_until(t, z) for t in INSTANTS] for z in ZONES]

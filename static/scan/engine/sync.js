@@ -192,6 +192,7 @@ function summarize(cache, now, grace) {
 // roots (the pinned federal roots' JWKS document, federal mode), statusGrace (for the report).
 export async function syncPublication(fetchText, previousSnapshot, { now, messages, mode = "issuer",
   sources = [""], roots = null, statusGrace = 0 } = {}) {
+  if (!messages || !messages.types) throw new TypeError("syncPublication needs {messages}: the app's messages.json");
   const catalogue = { types: messages.types, categories: messages.categories };
   const previousFiles = previousSnapshot?.files ?? {};
   const files = {};

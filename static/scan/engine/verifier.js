@@ -33,6 +33,9 @@ export function validUntil(expiresAt, tzName) {
     const make = (timeZone) => new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
     try {
       fmt = make(tzName || "UTC");
+      // Python's ZoneInfo reads a file by its exact name, where Intl also takes other cases
+      const resolved = fmt.resolvedOptions().timeZone;
+      if (tzName && resolved !== tzName && resolved.toLowerCase() === tzName.toLowerCase()) fmt = make("UTC");
     } catch {
       fmt = make("UTC"); // an unknown or malformed zone name in metadata
     }
