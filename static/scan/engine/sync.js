@@ -32,6 +32,9 @@ export class SyncError extends Error {
 
 class Missing extends Error {}
 
+// obj[key] when it is obj's own member (snapshots come back from storage as plain objects)
+const own = (obj, key) => (Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : null);
+
 // The pinned roots, {"iss": "<federal iss>", "keys": [one or two public JWKs]}, as a resolver.
 export async function loadRoots(doc) {
   if (!isObject(doc) || typeof doc.iss !== "string" || !doc.iss) throw new Error("a JWKS with the federal iss is expected");
@@ -56,7 +59,7 @@ function asToken(text, rel) {
 
 // Read one file through fetchText, reusing the previous copy on 304; size counted in UTF-8 bytes.
 async function readFile(fetchText, rel, limit, previousFiles, files) {
-  const before = previousFiles[rel] ?? null;
+  const before = own(previousFiles, rel);
   const got = await fetchText(rel, before ? { etag: before.etag ?? null, text: before.text } : null);
   let text, etag;
   if (got.status === 304 && before) {
@@ -105,7 +108,7 @@ async function fetchIssuer(fetchText, prefix, previousFiles, files) {
 
 function entryFromFiles(files, prefix) {
   const text = (rel) => {
-    const f = files[prefix + rel];
+    const f = own(files, prefix + rel);
     if (!f) throw new CacheError(`${prefix + rel} missing from the snapshot`);
     return f.text;
   };
@@ -113,7 +116,7 @@ function entryFromFiles(files, prefix) {
   const meta = IssuerMetadata.fromJson(metadata);
   const lists = {};
   for (const uri of meta.statusLists) lists[uri] = asToken(text(relativePath(meta.url, uri)), uri);
-  const rules = files[prefix + ENTITLEMENTS_PATH];
+  const rules = own(files, prefix + ENTITLEMENTS_PATH);
   return { iss: meta.iss, entry: { source: prefix, metadata, jwks: parseJson(text(JWKS_PATH), JWKS_PATH),
     status_lists: lists, entitlements: rules ? parseJson(rules.text, ENTITLEMENTS_PATH) : null } };
 }
@@ -157,7 +160,7 @@ export async function loadSnapshot(snapshot, { roots = null, catalogue }) {
     if (snapshot.mode === "federal") {
       if (!roots) throw new CacheError("the snapshot holds federal data but no pinned root is configured");
       // no now: an expired list still loads, and every check then says why
-      const { bundle, trustList } = await readBundle(asToken(snapshot.files[BUNDLE_PATH].text, BUNDLE_PATH), roots, null);
+      const { bundle, trustList } = await readBundle(asToken(own(snapshot.files, BUNDLE_PATH)?.text ?? "", BUNDLE_PATH), roots, null);
       const issuers = await bundleIssuers(bundle, trustList, catalogue, {});
       return await TrustCache.create(issuers, snapshot.synced_at, { trustList, federation: snapshot.federation });
     }
@@ -195,7 +198,8 @@ export async function syncPublication(fetchText, previousSnapshot, { now, messag
   if (!messages || !messages.types) throw new TypeError("syncPublication needs {messages}: the app's messages.json");
   const catalogue = { types: messages.types, categories: messages.categories };
   const previousFiles = previousSnapshot?.files ?? {};
-  const files = {};
+  // no prototype: a status list published as ".../__proto__" is a file like any other
+  const files = Object.create(null);
   try {
     let previous;
     try {
