@@ -80,7 +80,7 @@ function decodeParts(text) {
   const compressed = binary.subarray(2 + sigLen);
   if (signature.length !== sigLen || compressed.length === 0) throw malformed("QR content truncated");
   const inflated = inflateCapped(compressed, { limit: MAX_INFLATED, wbits: -15,
-    zdict: PRESET_DICTIONARY, what: "QR content" });
+    zdict: PRESET_DICTIONARY, what: "QR content", zeroPadding: true });
   const sep = inflated.indexOf(10);
   if (sep < 0) throw malformed("QR content has no header separator");
   return [inflated.subarray(0, sep), inflated.subarray(sep + 1), signature];
