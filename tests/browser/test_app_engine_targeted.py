@@ -393,3 +393,51 @@ def test_qr_padding_bits_refused(world):
     out = page.run([Case("canonical", good, NOW), Case("padding", padding_bit_set(good), NOW)], NOW,
                    venue="museum", settings=python.engine_settings())["results"]
     assert [r["code"] for r in out] == ["valid", "malformed"]
+
+
+RULES = {"museum": {"name_ru": "Музей", "rules": [
+             {"type": "large_family", "entitlement": {"kind": "free_entry", "persons": "family",
+                                                      "text_ru": "Вход для {persons} чел."}},
+             {"type": "beneficiary", "categories": ["combat_veteran", "disability_1"],
+              "entitlement": {"kind": "discount", "percent": 30, "persons": 2,
+                              "text_ru": "Скидка 30% на двоих", "text_en": "30% off for two"}}]},
+         "zoo": {"rules": []}}
+
+
+def test_published_rules_decide(world, tmp_path):
+    """An issuer that publishes rules: its profiles decide (a profile it leaves out grants
+    nothing), the other issuer keeps the built-in catalogue; both engines alike."""
+    import shutil
+
+    from issuer.entitlements import catalogue
+    from shared.publication import ENTITLEMENTS_PATH
+    from tests.browser.app_engine_harness import PUBLICATION, app_files
+
+    root, _, _, browser = world
+    site_dir = tmp_path / "site"
+    app_files(site_dir)
+    shutil.copytree(root / PUBLICATION, site_dir / PUBLICATION)
+    rules = site_dir / PUBLICATION / "ru27" / ENTITLEMENTS_PATH
+    rules.write_text(json.dumps(catalogue("RU-27", RULES).to_json(), ensure_ascii=False), encoding="utf-8")
+    python = PythonVenue(site_dir, NOW)
+    texts = {v.name: v.text for v in vectors(NOW)}
+    veteran = qrtext.encode(KHV.sign(KHV.credential(NOW, 30, ctype="beneficiary", category="combat_veteran")))
+    pensioner = qrtext.encode(KHV.sign(KHV.credential(NOW, 31, ctype="beneficiary", category="pensioner")))
+    server = static_server(site_dir)
+    try:
+        page = EnginePage(browser, server)
+        for venue in ("museum", "zoo", "park", "transport"):
+            cases = [Case(n, t, NOW, venue=venue) for n, t in
+                     [("family", texts["valid_large_family_qr"]), ("veteran", veteran),
+                      ("pensioner", pensioner), ("eddsa", texts["valid_beneficiary_eddsa"])]]
+            got = page.run(cases, NOW, venue=venue, settings=python.engine_settings())["results"]
+            assert got == [python.verify(c) for c in cases], venue
+            if venue == "museum":
+                assert got[0]["entitlement"]["text_ru"] == "Вход для 6 чел."
+                assert got[0]["entitlement"]["source"] == "issuer"
+                assert got[2]["code"] == "not_entitled"
+                assert got[3]["entitlement"]["source"] == "builtin"  # RU-25 publishes no rules
+            if venue == "park":
+                assert got[0]["code"] == "not_entitled"  # RU-27's rules leave the park out
+    finally:
+        server.stop()
