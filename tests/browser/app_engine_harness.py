@@ -7,10 +7,12 @@ Also used by the browser verify benchmark (bench/browser_verify.py).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +136,29 @@ class EnginePage:
             "sources": list(VECTOR_SOURCES), "venue": venue, "settings": settings,
             "builtin": BUILTIN_PROFILES, "now": now, "publication": f"/{PUBLICATION}/",
             "cases": [[c.text, c.now] for c in cases]})
+
+
+@dataclass
+class World:
+    root: Path
+    python: PythonVenue
+    server: LiveServer
+    browser: Any
+
+
+@contextlib.contextmanager
+def vector_world(playwright, root: Path, now: int) -> Iterator[World]:
+    """The vectors' site served on loopback, the Python venue synced from it, and a headless
+    Chromium (a module fixture's set-up)."""
+    from tests.browser.harness import BASE_ARGS, chromium_executable
+
+    site(root, now)
+    python = PythonVenue(root, now)
+    server = static_server(root)
+    browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True,
+                                         args=BASE_ARGS)
+    try:
+        yield World(root, python, server, browser)
+    finally:
+        browser.close()
+        server.stop()

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from tests.browser.app_engine_harness import Case, EnginePage, PythonVenue, static_server, site
+from tests.browser.app_engine_harness import Case, EnginePage, vector_world
 from tests.vectors.build import DAY, issuers, vectors
 from shared import qrtext
 from shared.credential import BENEFICIARY, Holder
@@ -47,29 +47,19 @@ CASES = cases()
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory, playwright_instance):
-    from tests.browser.harness import BASE_ARGS, chromium_executable
-
-    root = site(tmp_path_factory.mktemp("engine-site"), NOW)
-    python = PythonVenue(root, NOW)
-    server = static_server(root)
-    browser = playwright_instance.chromium.launch(executable_path=chromium_executable(), headless=True,
-                                                  args=BASE_ARGS)
-    try:
-        page = EnginePage(browser, server)
+    with vector_world(playwright_instance, tmp_path_factory.mktemp("engine-site"), NOW) as world:
+        page = EnginePage(world.browser, world.server)
         by_venue: dict[str, list[int]] = defaultdict(list)
         for i, case in enumerate(CASES):
             by_venue[case.venue].append(i)
         results: list = [None] * len(CASES)
         reports = []
         for venue, idx in by_venue.items():
-            run = page.run([CASES[i] for i in idx], NOW, venue=venue, settings=python.engine_settings())
+            run = page.run([CASES[i] for i in idx], NOW, venue=venue, settings=world.python.engine_settings())
             reports.append(run["report"])
             for i, result in zip(idx, run["results"]):
                 results[i] = result
-        yield python, results, reports, page.errors
-    finally:
-        browser.close()
-        server.stop()
+        yield world.python, results, reports, page.errors
 
 
 def test_engine_synced(both):

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from shared import qrtext
-from tests.browser.app_engine_harness import Case, EnginePage, PythonVenue, site, static_server
+from tests.browser.app_engine_harness import Case, EnginePage, vector_world
 from tests.browser.test_app_engine_targeted import GOOD_CLAIMS, HEADER, dumps, signed
 
 NOW = int(time.time())
@@ -58,20 +58,10 @@ CASES = cases()
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory, playwright_instance):
-    from tests.browser.harness import BASE_ARGS, chromium_executable
-
-    root = site(tmp_path_factory.mktemp("engine-diff"), NOW)
-    python = PythonVenue(root, NOW)
-    server = static_server(root)
-    browser = playwright_instance.chromium.launch(executable_path=chromium_executable(), headless=True,
-                                                  args=BASE_ARGS)
-    try:
-        page = EnginePage(browser, server)
-        got = page.run(CASES, NOW, venue="museum", settings=python.engine_settings())["results"]
-    finally:
-        browser.close()
-        server.stop()
-    return [python.verify(c) for c in CASES], got
+    with vector_world(playwright_instance, tmp_path_factory.mktemp("engine-diff"), NOW) as world:
+        page = EnginePage(world.browser, world.server)
+        got = page.run(CASES, NOW, venue="museum", settings=world.python.engine_settings())["results"]
+        return [world.python.verify(c) for c in CASES], got
 
 
 def test_same_results_as_python(outcome):

@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from shared import qrtext, token
-from tests.browser.app_engine_harness import (Case, EnginePage, PythonVenue, static_server, site)
+from tests.browser.app_engine_harness import Case, EnginePage, PythonVenue, static_server, vector_world
 from tests.vectors.build import b64, issuers, vectors
 
 NOW = int(time.time())
@@ -116,17 +116,8 @@ CASES = token_cases()
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, playwright_instance):
-    from tests.browser.harness import BASE_ARGS, chromium_executable
-
-    root = site(tmp_path_factory.mktemp("engine-targeted"), NOW)
-    server = static_server(root)
-    browser = playwright_instance.chromium.launch(executable_path=chromium_executable(), headless=True,
-                                                  args=BASE_ARGS)
-    try:
-        yield root, PythonVenue(root, NOW), server, browser
-    finally:
-        browser.close()
-        server.stop()
+    with vector_world(playwright_instance, tmp_path_factory.mktemp("engine-targeted"), NOW) as found:
+        yield found.root, found.python, found.server, found.browser
 
 
 @pytest.fixture(scope="module")
