@@ -110,3 +110,61 @@ def test_federal_needs_a_pinned_root(world, launch):
     finally:
         server.stop()
     assert out["report"]["ok"] is False and out["snapshot"] is None
+
+
+KEEP_JS = """async ({roots, cases, now, builtin, settings}) => {
+  const {syncPublication, createVerifier} = window.engine;
+  const messages = await (await fetch("messages.json")).json();
+  const from = (dir) => async (rel) => {
+    const r = await fetch("/" + dir + "/" + rel);
+    return r.status === 404 ? {status: 404} : {status: r.status, text: await r.text()};
+  };
+  const options = {now, messages, mode: "federal", roots};
+  const first = await syncPublication(from("pub1"), null, options);
+  const second = await syncPublication(from("pub2"), first.snapshot, {...options, now: now + 60});
+  const v = createVerifier(second.snapshot, {venue: "museum", messages, roots, settings, builtinProfiles: builtin});
+  await v.ready;
+  const results = [];
+  for (const [text, at] of cases) results.push(await v.verify(text, at));
+  return {first: first.report, second: second.report, results,
+          regions: v.status(now + 60).federation.regions};
+}"""
+
+
+def test_failed_region_keeps_its_previous_data(tmp_path, launch):
+    """A region missing from the newer bundle (its publication was down when the federation
+    published) keeps the data of the older bundle, as verifier/federated.py keeps it."""
+    khv = FakeIssuer(iss="RU-27", region="27", url="https://szn.khv.example")
+    prim = FakeIssuer(iss="RU-25", region="25", url="https://szn.primorsky.example")
+    fed = Federation(tmp_path / "fed", b"pass")
+    fed.init("RU-FED", "Минтруд России")
+    folders = {}
+    for issuer, name in ((khv, "Хабаровский край"), (prim, "Приморский край")):
+        folders[issuer.iss] = issuer.publish(tmp_path / issuer.iss)
+        fed.add(str(folders[issuer.iss]), name=name, url=str(folders[issuer.iss]))
+    fed.publish(tmp_path / "pub1", NOW)
+    for listed in (folders["RU-25"] / "status").iterdir():
+        listed.unlink()  # RU-25's publication is broken when the federation publishes again
+    assert fed.publish(tmp_path / "pub2", NOW + 30)["bundle_failed"].keys() == {"RU-25"}
+    app_files(tmp_path)
+    roots_doc = json.loads((tmp_path / "pub2" / ROOTS_PATH).read_text())
+    roots = load_roots(tmp_path / "pub2" / ROOTS_PATH)
+    settings = Settings.from_env({"SOCPASS_HOME": str(tmp_path / "venue")})
+    for n, pub in enumerate(("pub1", "pub2")):
+        sync_federated(str(tmp_path / pub / ".well-known" / "socpass-bundle.jwt"), settings.cache_dir,
+                       NOW + 60 * n, roots, bundle=True)
+    python = Verifier(trust_cache.load(settings.cache_dir, roots), settings)
+    cases = [[khv.qr(), NOW + 60], [prim.qr(), NOW + 60]]
+    server = static_server(tmp_path)
+    try:
+        out = EnginePage(launch(), server).page.evaluate(KEEP_JS, {
+            "roots": roots_doc, "cases": cases, "now": NOW, "builtin": BUILTIN_PROFILES,
+            "settings": engine_settings(settings)})
+    finally:
+        server.stop()
+    assert out["first"]["ok"] and out["second"]["ok"]
+    assert out["results"] == [python.verify_text(text, at).to_json() for text, at in cases]
+    assert [r["code"] for r in out["results"]] == ["valid", "valid"]
+    errors = {r["iss"]: r["sync_error"] for r in out["regions"]}
+    assert errors["RU-27"] is None and errors["RU-25"]
+    assert {r["iss"]: r["cached"] for r in out["regions"]} == {"RU-27": True, "RU-25": True}

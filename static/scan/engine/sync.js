@@ -121,25 +121,43 @@ function entryFromFiles(files, prefix) {
     status_lists: lists, entitlements: rules ? parseJson(rules.text, ENTITLEMENTS_PATH) : null } };
 }
 
-// The regions a bundle carries, each verified on its own and against the trust list.
+// One region of a bundle, verified on its own and against the trust list's entry.
+async function regionIssuer(bundle, entry, trustList, catalogue) {
+  const region = own(bundle.regions, entry.iss);
+  if (!isObject(region)) throw new SyncError(entry.iss, "the bundle carries no data for this region");
+  const rules = own(bundle.entitlements, entry.iss);
+  const issuer = await verifyIssuer(entry.iss, { source: BUNDLE_PATH, metadata: region.metadata,
+    jwks: region.jwks, status_lists: region.status_lists, entitlements: rules }, catalogue);
+  if (issuer.metadata.region !== null && issuer.metadata.region !== entry.region) {
+    throw new SyncError(entry.iss, `metadata says region ${issuer.metadata.region}, the trust list says ${entry.region}`);
+  }
+  await checkNamed(issuer, trustList);
+  return issuer;
+}
+
+// The active regions a bundle carries; a region that fails is named in `failed`.
 async function bundleIssuers(bundle, trustList, catalogue, failed) {
   const issuers = [];
   for (const entry of trustList.active()) {
     try {
-      const region = bundle.regions[entry.iss];
-      if (!isObject(region)) throw new SyncError(entry.iss, "the bundle carries no data for this region");
-      const rules = entry.iss in bundle.entitlements ? bundle.entitlements[entry.iss] : null;
-      const issuer = await verifyIssuer(entry.iss, { source: BUNDLE_PATH, metadata: region.metadata,
-        jwks: region.jwks, status_lists: region.status_lists, entitlements: rules }, catalogue);
-      if (issuer.metadata.region !== null && issuer.metadata.region !== entry.region) {
-        throw new SyncError(entry.iss, `metadata says region ${issuer.metadata.region}, the trust list says ${entry.region}`);
-      }
-      await checkNamed(issuer, trustList);
-      issuers.push(issuer);
+      issuers.push(await regionIssuer(bundle, entry, trustList, catalogue));
     } catch (err) {
       if (!(err instanceof SyncError || err instanceof CacheError || err instanceof TokenError)) throw err;
       failed[entry.iss] = err.message;
     }
+  }
+  return issuers;
+}
+
+// Regions kept from an earlier bundle (their own failed in the newer one), each read again
+// from the root-signed bundle that brought it and checked against the current trust list.
+async function keptIssuers(files, kept, trustList, roots, catalogue) {
+  const issuers = [];
+  for (const iss of kept) {
+    const { bundle } = await readBundle(asToken(own(files, `kept/${iss}`)?.text ?? "", iss), roots, null);
+    const entry = trustList.entry(iss);
+    if (!entry) throw new CacheError(`kept region ${iss} is not in the trust list`);
+    issuers.push(await regionIssuer(bundle, entry, trustList, catalogue));
   }
   return issuers;
 }
@@ -162,6 +180,8 @@ export async function loadSnapshot(snapshot, { roots = null, catalogue }) {
       // no now: an expired list still loads, and every check then says why
       const { bundle, trustList } = await readBundle(asToken(own(snapshot.files, BUNDLE_PATH)?.text ?? "", BUNDLE_PATH), roots, null);
       const issuers = await bundleIssuers(bundle, trustList, catalogue, {});
+      const kept = (snapshot.federation?.kept ?? []).filter((iss) => !issuers.some((i) => i.iss === iss));
+      issuers.push(...await keptIssuers(snapshot.files, kept, trustList, roots, catalogue));
       return await TrustCache.create(issuers, snapshot.synced_at, { trustList, federation: snapshot.federation });
     }
     const issuers = [];
@@ -224,9 +244,26 @@ export async function syncPublication(fetchText, previousSnapshot, { now, messag
       }
       const failed = {};
       const issuers = await bundleIssuers(bundle, trustList, catalogue, failed);
+      // A region that failed keeps its previous data, when the new list still names it.
+      const kept = [];
+      for (const iss of Object.keys(failed)) {
+        const old = previous.issuer(iss);
+        if (old === null) continue;
+        try {
+          await checkNamed(old, trustList);
+        } catch (err) {
+          if (!(err instanceof CacheError)) throw err;
+          failed[iss] += "; its previous keys are not named by the new list either";
+          continue;
+        }
+        const from = own(previousFiles, `kept/${iss}`) ?? own(previousFiles, BUNDLE_PATH);
+        files[`kept/${iss}`] = { text: from.text, etag: null };
+        issuers.push(old);
+        kept.push(iss);
+      }
       rollbackCheck(issuers, previous);
       const federation = { source: BUNDLE_PATH, via: "bundle", iat: bundle.issuedAt,
-        exp: Math.min(trustList.expiresAt, bundle.expiresAt), failed };
+        exp: Math.min(trustList.expiresAt, bundle.expiresAt), failed, kept };
       cache = await TrustCache.create(issuers, now, { trustList, federation });
       snapshot = { format: FORMAT, synced_at: now, mode, sources: [], files, federation };
     } else {
