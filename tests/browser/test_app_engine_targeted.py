@@ -432,3 +432,41 @@ def test_published_rules_decide(world, tmp_path):
                 assert got[0]["code"] == "not_entitled"  # RU-27's rules leave the park out
     finally:
         server.stop()
+
+
+BYTES_JS = """async ({prefix}) => {
+  const {syncPublication} = window.engine;
+  const messages = await (await fetch("messages.json")).json();
+  const fetchBytes = async (rel) => {
+    const r = await fetch("/pub/" + rel);
+    if (r.status === 404) return {status: 404};
+    let bytes = new Uint8Array(await r.arrayBuffer());
+    if (rel.endsWith("socpass-issuer.json")) bytes = new Uint8Array([...prefix, ...bytes]);
+    return {status: 200, bytes};
+  };
+  const now = Math.floor(Date.now() / 1000);
+  return (await syncPublication(fetchBytes, null, {now, messages, sources: ["ru27/"]})).report;
+}"""
+
+
+@pytest.mark.parametrize("prefix, ok", [([], True), ([0xEF, 0xBB, 0xBF], False), ([0xFF], False)])
+def test_sync_from_bytes_reads_as_python(world, tmp_path, prefix, ok):
+    """Given the bytes, a metadata file with a byte-order mark or invalid UTF-8 is refused, as
+    the Python sync refuses it."""
+    import shutil
+
+    from shared.publication import METADATA_PATH
+    from verifier.sync import SyncError, sync
+
+    root, _, server, browser = world
+    copy = tmp_path / "ru27"
+    shutil.copytree(root / "pub" / "ru27", copy)
+    meta = copy / METADATA_PATH
+    meta.write_bytes(bytes(prefix) + meta.read_bytes())
+    try:
+        sync([str(copy)], tmp_path / "cache", NOW)
+        python_ok = True
+    except SyncError:
+        python_ok = False
+    report = EnginePage(browser, server).page.evaluate(BYTES_JS, {"prefix": prefix})
+    assert report["ok"] is python_ok is ok

@@ -21,6 +21,7 @@ import { pyStrip } from "./qrtext.js";
 export const FORMAT = 1;
 export const MAX_JWKS_BYTES = 256 * 1024;
 const UTF8 = new TextEncoder();
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export class SyncError extends Error {
   constructor(source, reason) {
@@ -64,6 +65,15 @@ async function readFile(fetchText, rel, limit, previousFiles, files) {
   let text, etag;
   if (got.status === 304 && before) {
     ({ text, etag } = before);
+  } else if (got.status === 200 && got.bytes instanceof Uint8Array) {
+    // the exact bytes: a BOM or invalid UTF-8 is then refused as Python refuses it
+    if (got.bytes.length > limit) throw new SyncError(rel, `larger than ${limit} bytes`);
+    try {
+      text = STRICT_UTF8.decode(got.bytes);
+    } catch {
+      throw new SyncError(rel, "not UTF-8");
+    }
+    etag = got.etag ?? null;
   } else if (got.status === 200 && typeof got.text === "string") {
     text = got.text;
     etag = got.etag ?? null;
@@ -209,6 +219,9 @@ function summarize(cache, now, grace) {
   };
 }
 
+// fetchText(relPath, previous) -> {status: 200|304|404, bytes?: Uint8Array, text?, etag?}:
+// bytes (response.arrayBuffer()) are read exactly as Python reads a file; text
+// (response.text()) has lost a byte-order mark and any invalid UTF-8 on the way.
 // -> {snapshot, report}; report.ok false (with source and reason) when the previous snapshot is kept.
 // options: now (seconds), messages (messages.json, for the type and category catalogue),
 // mode "issuer" (default) or "federal", sources (path prefixes of the issuers, default [""]),
