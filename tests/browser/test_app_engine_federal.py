@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,20 +43,31 @@ FEDERAL_JS = """async ({venue, settings, builtin, roots, cases, now}) => {
 }"""
 
 
+def federation(tmp: Path, *, revoked: bool = False) -> tuple[FakeIssuer, FakeIssuer, Federation,
+                                                             dict[str, Path], Any]:
+    """RU-27 and RU-25 published into tmp and named by a federation (root RU-FED), with its
+    visitors' rules; nothing published by the federation yet. With `revoked`, also a RU-27
+    credential revoked in its published list."""
+    khv = FakeIssuer(iss="RU-27", region="27", url="https://szn.khv.example")
+    prim = FakeIssuer(iss="RU-25", region="25", url="https://szn.primorsky.example")
+    revoked_one = khv.credential() if revoked else None
+    if revoked_one is not None:
+        khv.set_status(revoked_one, REVOKED)
+    fed = Federation(tmp / "fed", b"pass")
+    fed.init("RU-FED", "Минтруд России")
+    folders = {}
+    for issuer, name in ((khv, "Хабаровский край"), (prim, "Приморский край")):
+        folders[issuer.iss] = issuer.publish(tmp / issuer.iss)
+        fed.add(str(folders[issuer.iss]), name=name, url=str(folders[issuer.iss]))
+    fed.set_rules(RULES)
+    return khv, prim, fed, folders, revoked_one
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("federal")
-    khv = FakeIssuer(iss="RU-27", region="27", url="https://szn.khv.example")
-    prim = FakeIssuer(iss="RU-25", region="25", url="https://szn.primorsky.example")
+    khv, prim, fed, _, revoked = federation(tmp, revoked=True)
     stranger = FakeIssuer(iss="RU-99", region="99", url="https://szn.nowhere.example")
-    revoked = khv.credential()
-    khv.set_status(revoked, REVOKED)
-    fed = Federation(tmp / "fed", b"pass")
-    fed.init("RU-FED", "Минтруд России")
-    for issuer, name in ((khv, "Хабаровский край"), (prim, "Приморский край")):
-        folder = issuer.publish(tmp / issuer.iss)
-        fed.add(str(folder), name=name, url=str(folder))
-    fed.set_rules(RULES)
     fed.publish(tmp / "pub", NOW)
     app_files(tmp)
     texts = {"resident": khv.qr(), "visitor": prim.qr(), "revoked": khv.qr(revoked),
@@ -134,14 +147,7 @@ KEEP_JS = """async ({roots, cases, now, builtin, settings}) => {
 def test_failed_region_keeps_its_previous_data(tmp_path, launch):
     """A region missing from the newer bundle (its publication was down when the federation
     published) keeps the data of the older bundle, as verifier/federated.py keeps it."""
-    khv = FakeIssuer(iss="RU-27", region="27", url="https://szn.khv.example")
-    prim = FakeIssuer(iss="RU-25", region="25", url="https://szn.primorsky.example")
-    fed = Federation(tmp_path / "fed", b"pass")
-    fed.init("RU-FED", "Минтруд России")
-    folders = {}
-    for issuer, name in ((khv, "Хабаровский край"), (prim, "Приморский край")):
-        folders[issuer.iss] = issuer.publish(tmp_path / issuer.iss)
-        fed.add(str(folders[issuer.iss]), name=name, url=str(folders[issuer.iss]))
+    khv, prim, fed, folders, _ = federation(tmp_path)
     fed.publish(tmp_path / "pub1", NOW)
     for listed in (folders["RU-25"] / "status").iterdir():
         listed.unlink()  # RU-25's publication is broken when the federation publishes again
