@@ -1,0 +1,99 @@
+"""Figure (issue 13, first row): the browser engine's verify against raw WebCrypto, same page.
+
+Debian's headless Chromium loads the engine (static/scan/engine/) in a test page served over
+loopback, syncs it from the shared vectors' publication, and times, in batches of sequential
+awaited calls (the page's clock is coarse): `verify(text, now)` of a compact JWS; of the QR text
+of the same credential (digits, inflate with the dictionary, rebuild: the camera's path); and
+the baseline, `crypto.subtle.verify` of the same ES256 signature over the same signing input.
+Rounds are interleaved and each figure is the median of its rounds, so a neighbour's burst on
+the shared machine hits all three alike. Every verify returns the whole Result JSON the page
+API gives (the clerk's view included), with the repeated-use store off, as in figure 1.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_JS = """async ({jws, qr, now, batch, rounds, builtin, sources, publication}) => {
+  const {syncPublication, createVerifier} = window.engine;
+  const {b64urlDecode} = await import("./engine/b64.js");
+  const messages = await (await fetch("messages.json")).json();
+  const fetchText = async (rel) => {
+    const r = await fetch(publication + rel);
+    return r.status === 404 ? {status: 404} : {status: r.status, text: await r.text()};
+  };
+  const {snapshot} = await syncPublication(fetchText, null, {now, messages, sources});
+  const verifier = createVerifier(snapshot, {venue: "museum", messages, builtinProfiles: builtin});
+  await verifier.ready;
+  for (const text of [jws, qr]) {
+    const r = await verifier.verify(text, now);
+    if (r.code !== "valid") throw new Error("not valid: " + r.code);
+  }
+  const [h, p, s] = jws.split(".");
+  const data = new TextEncoder().encode(h + "." + p);
+  const signature = b64urlDecode(s);
+  const key = verifier.cache.key(JSON.parse(atob(p.replace(/-/g, "+").replace(/_/g, "/"))).iss,
+                                 JSON.parse(atob(h.replace(/-/g, "+").replace(/_/g, "/"))).kid).key;
+  if (!(await crypto.subtle.verify({name: "ECDSA", hash: "SHA-256"}, key, signature, data))) throw new Error("raw");
+  const runs = {
+    raw: async () => { for (let i = 0; i < batch; i++) await crypto.subtle.verify({name: "ECDSA", hash: "SHA-256"}, key, signature, data); },
+    jws: async () => { for (let i = 0; i < batch; i++) await verifier.verify(jws, now); },
+    qr: async () => { for (let i = 0; i < batch; i++) await verifier.verify(qr, now); },
+  };
+  const times = {raw: [], jws: [], qr: []};
+  for (let i = 0; i < Math.ceil(1000 / batch); i++) for (const name in runs) await runs[name]();  // JIT warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (const name in runs) {
+      const t = performance.now();
+      await runs[name]();
+      times[name].push((performance.now() - t) / batch);
+    }
+  }
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+  return {raw: median(times.raw), jws: median(times.jws), qr: median(times.qr)};
+}"""
+
+
+def main(quick: bool = False) -> dict[str, float]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("browser verify: skipped (playwright is not installed)")
+        return {}
+    from tests.browser import harness
+    from tests.browser.app_engine_harness import (PUBLICATION, VECTOR_SOURCES, EnginePage,
+                                                  static_server, site)
+    from tests.vectors.build import vectors
+    from verifier.policy import BUILTIN_PROFILES
+
+    if harness.chromium_executable() is None:
+        print("browser verify: skipped (no chromium)")
+        return {}
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    now = int(time.time())
+    texts = {v.name: v.text for v in vectors(now)}
+    batch, rounds = (100, 3) if quick else (500, 15)
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        server = static_server(site(Path(tmp), now))
+        browser = p.chromium.launch(executable_path=harness.chromium_executable(), headless=True,
+                                    args=harness.BASE_ARGS)
+        try:
+            page = EnginePage(browser, server)
+            ms = page.page.evaluate(BENCH_JS, {
+                "jws": texts["valid_large_family_compact"], "qr": texts["valid_large_family_qr"],
+                "now": now, "batch": batch, "rounds": rounds, "builtin": BUILTIN_PROFILES,
+                "sources": list(VECTOR_SOURCES), "publication": f"/{PUBLICATION}/"})
+        finally:
+            browser.close()
+            server.stop()
+    raw, jws, qr = (ms[k] * 1000 for k in ("raw", "jws", "qr"))
+    print(f"browser raw crypto.subtle.verify ES256: {raw:8.1f} us/op")
+    print(f"browser engine verify, compact JWS:     {jws:8.1f} us/op  ratio {jws / raw:.2f} (target <= 2)")
+    print(f"browser engine verify, QR text:         {qr:8.1f} us/op  ratio {qr / raw:.2f} (target <= 3)")
+    return {"raw_us": raw, "jws_us": jws, "qr_us": qr, "jws_ratio": jws / raw, "qr_ratio": qr / raw}
+
+
+if __name__ == "__main__":
+    main()
