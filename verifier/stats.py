@@ -52,6 +52,7 @@ PAGE_TEXT = {
            "export": "Выгрузка для отчёта (CSV)", "export_day": "за этот день",
            "export_week": "за 7 дней", "export_month": "с начала месяца",
            "back": "К проверке", "other_lang": "English",
+           "zone": "Время объекта ({zone}): сейчас {time}; «сегодня» — день по этому времени.",
            "privacy": "Журнал не содержит ФИО, дат рождения и самих удостоверений: только время, "
                       "результат, тип и категорию."},
     "en": {"title": "Scan statistics", "day": "Day", "show": "Show", "today": "today",
@@ -64,6 +65,7 @@ PAGE_TEXT = {
            "nothing": "No scans on this day.", "export": "Export for the report (CSV)",
            "export_day": "this day", "export_week": "last 7 days",
            "export_month": "this month so far", "back": "Back to scanning",
+           "zone": "Venue time ({zone}): now {time}; \"today\" is the day by this clock.",
            "other_lang": "Русский",
            "privacy": "The log holds no names, birth dates or credentials: only the time, the "
                       "result, the type and the category."},
