@@ -176,7 +176,15 @@ class BackgroundSync:
         self._thread.start()
 
     def stop(self) -> None:
+        """End the thread (at its next wait) and hand the lead to another process."""
         self._stop.set()
+        if self._thread is None or self._thread is threading.current_thread():
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing the file releases its lock
+            self._lock_file = None
 
     def _run(self) -> None:
         delay = self.first_delay()
@@ -187,3 +195,4 @@ class BackgroundSync:
                     self.run_once()
             except Exception as err:  # never let the thread die: the next interval retries
                 log.error("background sync: %s", type(err).__name__)
+        self._release()
