@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import IO, Any
 
 from verifier import federated
 from verifier import sync as sync_mod
-from verifier.cache import CacheHolder, TrustCache
+from verifier.cache import CacheHolder, TrustCache, write_atomically
 from verifier.config import Settings
 from verifier.transport import Validators
 
@@ -59,18 +58,7 @@ def read_state(cache_dir: Path) -> dict[str, Any] | None:
 
 
 def _write_state(cache_dir: Path, state: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".sync-state-", dir=cache_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, ensure_ascii=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, Path(cache_dir) / STATE_FILE)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomically(Path(cache_dir) / STATE_FILE, json.dumps(state, ensure_ascii=False).encode())
 
 
 class BackgroundSync:

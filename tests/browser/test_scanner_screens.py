@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.browser import harness
-from tests.browser.test_scanner import NOW, VIEWPORT, scan_text, verdict
+# the same ministry and Chromium as the scanner tests (module-scoped there, and here)
+from tests.browser.test_scanner import (NOW, VIEWPORT, browser, scan_text, verdict,  # noqa: F401
+                                       world)
 
 pytestmark = pytest.mark.browser
 
@@ -19,26 +21,11 @@ TABLET_ZONE = "America/New_York"  # 14 or 15 hours behind: another date half the
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("screens")
-    ministry = harness.Ministry(root)
-    return root, ministry, ministry.sources(NOW)
-
-
-@pytest.fixture(scope="module")
 def venue(world):
     root, _, sources = world
     server, settings = harness.venue(root, "museum", sources, NOW)
     yield server, settings
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_instance):
-    b = playwright_instance.chromium.launch(executable_path=harness.chromium_executable(),
-                                            headless=True, args=harness.BASE_ARGS)
-    yield b
-    b.close()
 
 
 @pytest.fixture

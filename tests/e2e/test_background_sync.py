@@ -7,20 +7,10 @@ import time
 import urllib.error
 import urllib.request
 
-import pytest
-
-from tests.e2e.conftest import Env, free_port, post_json
-from tests.e2e.test_spine import LF
+from tests.e2e.conftest import free_port, post_json
+from tests.e2e.test_spine import LF, world  # noqa: F401  (an issuer and a venue)
 
 INTERVAL = 2  # seconds; the default is 300
-
-
-@pytest.fixture
-def world(tmp_path):
-    issuer, verifier = Env(tmp_path / "ministry"), Env(tmp_path / "venue")
-    yield issuer, verifier
-    issuer.stop()
-    verifier.stop()
 
 
 def get_json(url: str) -> dict:
