@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
 import urllib.request
 
-from tests.e2e.conftest import free_port, post_json
+from tests.e2e.conftest import free_port, http_status, post_json
 from tests.e2e.test_spine import LF, world  # noqa: F401  (an issuer and a venue)
 
 INTERVAL = 2  # seconds; the default is 300
@@ -29,15 +28,6 @@ def wait_for(predicate, what: str, seconds: float = 60):
     raise AssertionError(f"not within {seconds} s: {what}")
 
 
-def conditional_status(url: str, etag: str) -> int:
-    req = urllib.request.Request(url, headers={"If-None-Match": etag})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
 def test_revocation_reaches_the_running_verifier_without_a_manual_sync(world):
     issuer, verifier = world
     port = free_port()
@@ -53,7 +43,7 @@ def test_revocation_reaches_the_running_verifier_without_a_manual_sync(world):
         with urllib.request.urlopen(base + path, timeout=10) as resp:
             etag = resp.headers["ETag"]
         assert etag, path
-        assert conditional_status(base + path, etag) == 304, path
+        assert http_status(base + path, headers={"If-None-Match": etag}) == 304, path
 
     verifier.run("verifier", "sync", base)  # once by hand; from then on by itself
     verifier.env.update(SOCPASS_SYNC_INTERVAL=str(INTERVAL))

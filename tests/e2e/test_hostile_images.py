@@ -6,11 +6,9 @@ The bound is the server's peak RSS (VmHWM): far above its normal ~50 MB (docs/be
 figure 8), far below the bug."""
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, http_status
 from tests.imaging import bilevel_png
 
 PEAK_MB = 300
@@ -25,12 +23,7 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def scan(base: str, body: bytes) -> int:
-    req = urllib.request.Request(base + "/api/scan", data=body, headers={"Content-Type": "image/png"})
-    try:
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
+    return http_status(base + "/api/scan", body, {"Content-Type": "image/png"})
 
 
 def test_hostile_images_in_flight_stay_under_the_memory_bound(e2e):

@@ -4,10 +4,8 @@ over real HTTP, answers 400."""
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, http_status
 from tests.e2e.test_spine import LF, world  # noqa: F401  (an issuer and a venue)
 
 HUGE = b'{"qr": "1", "x": ' + b"9" * 100_000 + b"}"
@@ -17,12 +15,7 @@ def post(url: str, body: bytes, token: str | None = None) -> int:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers),
-                                    timeout=30) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
+    return http_status(url, body, headers)
 
 
 def test_a_number_past_the_digit_limit_is_a_400_everywhere(world):
