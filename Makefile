@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 run: install
 	$(PY) -m issuer.demo
 
+# -rs: every skipped test's reason in the summary (a missing PostgreSQL, Chromium or wrk).
 test: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -rs $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench

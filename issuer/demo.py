@@ -36,6 +36,9 @@ ISSUER_URL = f"http://{HOST}:{ISSUER_PORT}"
 # password from `socpass-issuer init`.
 DEMO_USERS = (("admin", "admin"), ("operator", "operator"), ("auditor", "auditor"))
 DEMO_PASSWORD = "demo-only-not-secret"
+# The demo's verifier refreshes from the running issuer this often (a venue's default is 300 s):
+# a revocation in the console reaches the scanner within it, without a manual sync.
+DEMO_SYNC_INTERVAL = 30
 
 
 def demo_people(valid_until: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -146,16 +149,29 @@ def main() -> int:
                                "--port", str(ISSUER_PORT)], env=env)]
     if has_verifier:
         procs.append(subprocess.Popen([sys.executable, "-m", "verifier.cli", "serve", "--host", HOST,
-                                       "--port", str(VERIFIER_PORT)], env=env))
+                                       "--port", str(VERIFIER_PORT)], env=verifier_env(env)))
     print_guide(issued, demo_dir, publish_dir, has_verifier)
     return supervise(procs)
+
+
+def verifier_env(env: dict[str, str]) -> dict[str, str]:
+    """The demo verifier syncs from the running issuer in the background (first from the
+    published directory, before the issuer is up); the user's own settings win."""
+    out = dict(env)
+    out.setdefault("SOCPASS_SYNC_SOURCES", ISSUER_URL)
+    out.setdefault("SOCPASS_SYNC_INTERVAL", str(DEMO_SYNC_INTERVAL))
+    return out
 
 
 def print_guide(issued: list[dict[str, Any]], demo_dir: Path, publish_dir: Path, has_verifier: bool) -> None:
     print()
     print(f"Издатель / issuer:        {ISSUER_URL}/  (JWKS: {ISSUER_URL}/.well-known/jwks.json)")
     if has_verifier:
+        interval = verifier_env(dict(os.environ))["SOCPASS_SYNC_INTERVAL"]
         print(f"Верификатор / verifier:   http://{HOST}:{VERIFIER_PORT}/")
+        print(f"  обновляет данные у издателя каждые {interval} с: отзыв в консоли дойдёт до "
+              f"сканера за {interval} с / refreshes from the issuer every {interval} s: a "
+              "revocation in the console reaches the scanner within that")
     print(f"Опубликовано / published: {publish_dir}")
     print(f"Демо-файлы / demo files:  {demo_dir}  (QR .png, карточки / cards .pdf, тексты QR / QR texts .txt)")
     print(f"Консоль / console:        {ISSUER_URL}/admin/  (демо / demo: "

@@ -74,6 +74,8 @@ def loads_strict(data: bytes) -> Any:
         raise JSONFormatError("JSON nested too deeply") from err
     except json.JSONDecodeError as err:
         raise JSONFormatError(f"invalid JSON: {err.msg}") from err
+    except ValueError as err:  # Python's int-digit limit (4300), raised inside the parser
+        raise JSONFormatError("invalid JSON: a number too long") from err
 
 
 def dumps_canonical(obj: Any) -> bytes:

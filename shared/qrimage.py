@@ -21,6 +21,11 @@ from shared.errors import AmbiguousQRCode, ImageError, ImageTooLarge, NoQRCode
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
+# Each side and the shape are capped too: a 76 KB PNG of 1x39,000,000 pixels (under the pixel
+# cap) cost 2.3 GB in the decoders, which keep per-row and per-column buffers. A phone's 50 Mpx
+# photo is 8,160 px on its long side; a QR photo is never a strip.
+MAX_IMAGE_SIDE = 10_000
+MAX_ASPECT_RATIO = 8
 
 # Formats OpenCV decodes for us; its decoders are fast and match what Pillow saw in the header.
 # Anything else Pillow identified (TGA, ICO, PCX, JPEG 2000...) is decoded by Pillow itself.
@@ -41,19 +46,10 @@ def read_image(
     """Decode an encoded image (JPEG, PNG, WebP, BMP, TIFF, GIF...) to a gray uint8 array.
 
     Raises ImageTooLarge before decoding any pixel if the data is over ``max_bytes`` or the header
-    claims more than ``max_pixels``; ImageError if the data is empty or not a readable image.
+    claims more than ``max_pixels``, a side over MAX_IMAGE_SIDE or a strip (MAX_ASPECT_RATIO); ImageError if the data is empty or not a readable image.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ImageError(f"image data must be bytes, not {type(data).__name__}")
-    size = memoryview(data).nbytes  # checked before any copy
-    if size == 0:
-        raise ImageError("the image is empty (0 bytes)")
-    if size > max_bytes:
-        raise ImageTooLarge(f"the image is {size} bytes; at most {max_bytes} are allowed")
-    data = bytes(data)
-    header = _open_header(data)
+    data, header = _checked_header(data, max_bytes, max_pixels)
     try:
-        _check_dimensions(header, max_pixels)
         img = _decode_opencv(data, header) if header.format in _OPENCV_FORMATS else None
         if img is None:
             img = _decode_pillow(header)
@@ -65,12 +61,47 @@ def read_image(
     return img
 
 
+def image_size(data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES,
+               max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[int, int]:
+    """(width, height) from the header alone, after the same caps as read_image: what a caller
+    needs to budget the decoding's memory before it starts."""
+    header = _checked_header(data, max_bytes, max_pixels)[1]
+    header.close()
+    return header.size
+
+
+def _checked_header(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, Image.Image]:
+    """The data as bytes and its lazily opened header, after every cap (bytes, pixels, sides,
+    shape): nothing is decoded before these pass."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ImageError(f"image data must be bytes, not {type(data).__name__}")
+    size = memoryview(data).nbytes  # checked before any copy
+    if size == 0:
+        raise ImageError("the image is empty (0 bytes)")
+    if size > max_bytes:
+        raise ImageTooLarge(f"the image is {size} bytes; at most {max_bytes} are allowed")
+    data = bytes(data)
+    header = _open_header(data)
+    try:
+        _check_dimensions(header, max_pixels)
+    except BaseException:
+        header.close()
+        raise
+    return data, header
+
+
 def _check_dimensions(header: Image.Image, max_pixels: int) -> None:
     width, height = header.size
     if width <= 0 or height <= 0:
         raise ImageError(f"the image header gives an empty size {width}x{height}")
     if width * height > max_pixels:
         raise ImageTooLarge(f"the image is {width}x{height} pixels; at most {max_pixels} are allowed")
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise ImageTooLarge(f"the image is {width}x{height} pixels; each side may be at most "
+                            f"{MAX_IMAGE_SIDE}")
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageTooLarge(f"the image is {width}x{height} pixels; a side may be at most "
+                            f"{MAX_ASPECT_RATIO} times the other")
 
 
 def _open_header(data: bytes) -> Image.Image:

@@ -53,6 +53,23 @@ function ageText(iso) {
   return t("age", { n: years, years: yearsWord(years) });
 }
 
+// Times are the venue's (SOCPASS_TIMEZONE, from /api/status), whatever zone the tablet is set
+// to: the same clock as the repeated-use warning and the statistics page.
+function venueTime(epoch, zone) {
+  const options = { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" };
+  if (zone) options.timeZone = zone;
+  try {
+    return new Date(epoch * 1000).toLocaleString(lang === "en" ? "en-GB" : "ru-RU", options);
+  } catch (err) {
+    delete options.timeZone; // a zone this browser does not know
+    return new Date(epoch * 1000).toLocaleString(lang === "en" ? "en-GB" : "ru-RU", options);
+  }
+}
+
+function every(seconds) {
+  return seconds % 60 === 0 ? t("every_minutes", { n: seconds / 60 }) : t("every_seconds", { n: seconds });
+}
+
 function ago(seconds) {
   if (seconds < 60) return t("just_now");
   if (seconds < 3600) return t("minutes_ago", { n: Math.floor(seconds / 60) });
@@ -66,8 +83,10 @@ const VERDICTS = {
   warn: { icon: "⚠", word: "verdict_warn" },
   reject: { icon: "✖", word: "verdict_reject" },
   error: { icon: "!", word: "verdict_error" },
+  // A photo that could not be used: not "server down", and it says what to do next.
+  photo: { icon: "?", word: "verdict_photo", css: "error photo" },
 };
-const SHOW_FOR_MS = { accept: 6000, warn: 10000, reject: 10000, error: 6000 };
+const SHOW_FOR_MS = { accept: 6000, warn: 10000, reject: 10000, error: 6000, photo: 12000 };
 const IGNORE_TAPS_MS = 600; // a tap already under way when the verdict appears does not count
 let shown = null; // {kind, result?, message?, at}
 let hideTimer = null;
@@ -85,7 +104,7 @@ function render() {
   if (!shown) return;
   const v = VERDICTS[shown.kind];
   const section = $("result");
-  section.className = "result " + shown.kind;
+  section.className = "result " + (v.css || shown.kind);
   $("verdict-icon").textContent = v.icon;
   $("verdict-word").textContent = t(v.word);
   $("holder").hidden = true;
@@ -180,8 +199,12 @@ function showError(message) {
   show("error", null, message);
 }
 
+function showPhotoFailed(reason) {
+  show("photo", null, (reason ? reason + " " : "") + t("photo_next_steps"));
+}
+
 // --- talking to the verifier ---------------------------------------------------------------
-async function send(url, init) {
+async function send(url, init, onRefused) {
   let response;
   try {
     response = await fetch(url, Object.assign({ cache: "no-store" }, init));
@@ -197,6 +220,8 @@ async function send(url, init) {
   }
   if (response.ok && body && body.verdict) {
     showResult(body);
+  } else if (onRefused && response.status >= 400 && response.status < 500) {
+    onRefused((body && (lang === "en" ? body.message_en : body.message)) || "");
   } else {
     showError((body && (lang === "en" ? body.message_en : body.message)) ||
       t("error_status") + " " + response.status);
@@ -258,17 +283,22 @@ function renderStatus() {
   if (status.synced_at === null || status.synced_at === undefined) {
     parts.push(t("status_never"));
   } else {
-    const when = new Date(status.synced_at * 1000).toLocaleString(lang === "en" ? "en-GB" : "ru-RU",
-      { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" });
-    parts.push(t("status_synced", { ago: ago(status.sync_age_seconds), when: when }));
+    parts.push(t("status_synced", { ago: ago(status.sync_age_seconds), when: venueTime(status.synced_at, status.timezone) }));
+  }
+  const bg = status.background_sync;
+  if (bg && bg.ok === false && bg.attempted_at) {
+    parts.push(t("status_refresh_failed", { when: venueTime(bg.attempted_at, status.timezone) }));
   }
   if (status.cache_error) parts.push(t("status_cache_error"));
   if (byState.unusable.length) parts.push(t("status_unusable", { issuers: byState.unusable.join(", ") }));
   if (byState.stale.length) parts.push(t("status_stale", { issuers: byState.stale.join(", ") }));
   if (!status.clock_ok) parts.push(t("status_clock"));
-  // Never green unless the server says everything is fine.
+  // Never green unless the server says everything is fine; and green only says "within the
+  // lists' ttl", so it names how the data is kept fresh rather than calling it current.
   const level = status.level === "ok" && status.ok ? "ok" : status.level === "warning" ? "warning" : "error";
-  if (level === "ok") parts.push(t("status_fresh"));
+  if (level === "ok") {
+    parts.push(bg && bg.enabled ? t("status_auto", { every: every(bg.interval) }) : t("status_manual"));
+  }
   bar.className = "status-bar level-" + level;
   $("status-icon").textContent = level === "ok" ? "✔" : level === "warning" ? "⚠" : "✖";
   line.textContent = displayText(parts.join(" "));
@@ -331,10 +361,21 @@ document.addEventListener("DOMContentLoaded", () => {
   $("photo").addEventListener("change", () => {
     const file = $("photo").files[0];
     if (!file) return;
+    $("photo").value = "";
+    // Refused here, before a large upload the server would cut short (then the browser only
+    // sees a broken connection, which would read as "server down").
+    const limit = Number(document.body.dataset.maxBody) || Infinity;
+    if (file.type && !file.type.startsWith("image/")) {
+      showPhotoFailed(t("photo_not_image"));
+      return;
+    }
+    if (file.size > limit) {
+      showPhotoFailed(t("photo_too_large", { mb: Math.floor(limit / 1048576) }));
+      return;
+    }
     const form = new FormData();
     form.append("image", file);
-    $("photo").value = "";
-    send("/api/scan", { method: "POST", body: form }).then(focusInput);
+    send("/api/scan", { method: "POST", body: form }, showPhotoFailed).then(focusInput);
   });
   $("lang").addEventListener("click", toggleLanguage);
   $("next").addEventListener("click", (event) => {

@@ -217,3 +217,22 @@ def random_tilt_corners(
     base = [(-half, -half), (half, -half), (half, half), (-half, half)]
     moves = rng.uniform(-jitter * size, jitter * size, size=(4, 2))
     return tuple((cx + bx + mx, cy + by + my) for (bx, by), (mx, my) in zip(base, moves))
+
+
+def bilevel_png(width: int, height: int) -> bytes:
+    """A white 1-bit PNG of any size, written by hand in a few KB: what an attacker sends to
+    make a decoder allocate width x height (no image library would build the pixels first)."""
+    import struct
+    import zlib
+
+    row = b"\x00" + b"\xff" * ((width + 7) // 8)
+    packer = zlib.compressobj(9)
+    body = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
+            + chunk(b"IEND", b""))

@@ -19,6 +19,7 @@ from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 
 from verifier import views
+from verifier.background import BackgroundSync
 from verifier.cache import CacheHolder
 from verifier.config import Settings
 from verifier.policy import VenuePolicy, load_policy
@@ -124,8 +125,13 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def create_app(settings: Settings | None = None, *,
-               clock: Callable[[], float] = time.time) -> Flask:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], float] = time.time,
+               background_sync: bool | None = None) -> Flask:
+    """The scanner app. `background_sync` (None: on when the settings come from the
+    environment, as under `serve` or gunicorn 'verifier.app:create_app()'; off when the caller
+    hands in its own settings, as tests do) starts the syncer of verifier/background.py."""
+    if background_sync is None:
+        background_sync = settings is None
     settings = settings or Settings.from_env()
     caches = CacheHolder(settings.cache_dir, settings.roots())
     # Load at start, so a refused cache is logged right away and an unknown profile refused.
@@ -141,4 +147,8 @@ def create_app(settings: Settings | None = None, *,
     app.extensions["socpass_verifier"] = services
     app.after_request(_security_headers)
     views.init_app(app)
+    syncer = BackgroundSync(settings, caches, clock)
+    app.extensions["socpass_background_sync"] = syncer
+    if background_sync:
+        syncer.start()
     return app

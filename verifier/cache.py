@@ -324,8 +324,13 @@ def save(cache_dir: Path | str, document: dict[str, Any]) -> Path:
     assert secret is not None
     document = dict(document, mac=_mac(secret, document))
     data = (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
-    path = cache_path(directory)
-    fd, tmp = tempfile.mkstemp(prefix=".cache-", suffix=".tmp", dir=directory)
+    return write_atomically(cache_path(directory), data)
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Replace `path` with `data`: a crash at any point leaves the old file or the new one."""
+    directory = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

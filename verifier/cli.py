@@ -172,12 +172,12 @@ def _check(args: argparse.Namespace, settings: Settings, parser: argparse.Argume
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from verifier import tls
+    from verifier import server, tls
     from verifier.app import create_app
 
     # Outcome lines only (code, type, category): the service never logs personal data.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = create_app(settings, clock=_clock)
+    app = create_app(settings, clock=_clock, background_sync=True)
     context = None
     scheme = "http"
     if args.tls_self_signed or args.tls_cert:
@@ -197,9 +197,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                          "get the camera; use --tls-self-signed or --tls-cert/--tls-key\n")
     shown = args.host if args.host not in ("", "0.0.0.0", "::") else socket.gethostname()
     sys.stdout.write(f"socpass-verifier: scanner page {scheme}://{shown}:{args.port}/\n")
+    if settings.sync_interval > 0:
+        sys.stdout.write(f"socpass-verifier: syncing in the background every "
+                         f"{settings.sync_interval} s (SOCPASS_SYNC_INTERVAL)\n")
     sys.stdout.flush()
-    # Flask's own server: enough for a few tablets on the venue's network.
-    app.run(host=args.host, port=args.port, threaded=True, ssl_context=context)
+    # Bounded threads and read timeouts (verifier/server.py): a venue's tablets, not the internet.
+    server.serve(app, args.host, args.port, threads=settings.serve_threads,
+                 read_timeout=settings.read_timeout, ssl_context=context)
     return 0
 
 

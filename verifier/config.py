@@ -46,6 +46,13 @@ def _bool(value: str) -> bool:
     raise ValueError("true or false")
 
 
+def _sources(value: str) -> tuple[str, ...]:
+    items = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not items:
+        raise ValueError("comma-separated issuer URLs or publish directories")
+    return items
+
+
 def _region(value: str) -> str:
     if not re.fullmatch(r"[0-9]{2,3}", value):
         raise ValueError("a region code of 2 or 3 digits, e.g. 27")
@@ -113,6 +120,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SOCPASS_SYNC_ALLOW_PRIVATE", "sync_allow_private", "false", _bool,
             "true lets sync connect to private, link-local and other non-public addresses "
             "(an issuer on the LAN); loopback is always allowed"),
+    Setting("SOCPASS_SYNC_SOURCES", "sync_sources", None, _sources,
+            "what `serve` syncs in the background: comma-separated issuer URLs or publish "
+            "directories, or one federal source (default: the sources of the last sync)"),
+    Setting("SOCPASS_SYNC_INTERVAL", "sync_interval", "300", _seconds,
+            "seconds between background syncs of `serve` (0: never; a failed one keeps the "
+            "previous cache and is retried at the next interval)"),
+    Setting("SOCPASS_SERVE_THREADS", "serve_threads", "16", _positive_int,
+            "requests `serve` handles at once (a bounded pool; connections beyond it wait "
+            "without a thread each)"),
+    Setting("SOCPASS_READ_TIMEOUT", "read_timeout", "10", _timeout,
+            "seconds `serve` waits for a client's request (and each read of it) before "
+            "closing the connection: a stalled client holds nothing longer"),
     Setting("SOCPASS_TRUST_ROOTS", "trust_roots", None, Path,
             "JWKS file with the one or two pinned federal root public keys; needed to sync "
             "from a trust list or bundle and to load a cache made that way"),
@@ -123,8 +142,9 @@ SETTINGS: tuple[Setting, ...] = (
             "this venue's region code: credentials from other regions get the federal "
             "visitors' rules of the trust list"),
     Setting("SOCPASS_TIMEZONE", "timezone", "Asia/Vladivostok", _timezone,
-            "the venue's time zone: the scan log's days (statistics, daily salt) start at "
-            "midnight there"),
+            "the venue's time zone, the one every screen uses: the scan log's days (statistics, "
+            "daily salt) start at midnight there, and the repeated-use warning, the status bar "
+            "and the statistics page give their times in it"),
     Setting("SOCPASS_RECENT_WINDOW", "recent_window", "600", _seconds,
             "seconds during which a second scan of a credential accepted at this device gets "
             "the warning recently_used (0: never)"),
@@ -154,6 +174,10 @@ class Settings:
     sync_timeout: float
     sync_deadline: float
     sync_allow_private: bool
+    sync_sources: tuple[str, ...] | None
+    sync_interval: int
+    serve_threads: int
+    read_timeout: float
     trust_roots: Path | None
     trust_list: str | None
     venue_region: str | None
@@ -198,5 +222,9 @@ class Settings:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[by_field[f.name].env] = str(value) if isinstance(value, Path) else value
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            out[by_field[f.name].env] = value
         return out

@@ -416,12 +416,16 @@ class ScanLog:
         by_code: dict[str, int] = {}
         by_warning: dict[str, int] = {}
         groups: dict[tuple[str | None, str | None], dict[str, Any]] = {}
-        totals = {"scans": 0, "accepted": 0, "rejected": 0, "with_warning": 0, "persons": 0}
+        # "accepted" counts every admission, those with a warning included, in the totals and in
+        # each category alike; "accepted_with_warning" is the part of them that had one.
+        totals = {"scans": 0, "accepted": 0, "accepted_with_warning": 0, "rejected": 0,
+                  "with_warning": 0, "persons": 0}
         for row in rows:
             warnings = [w for w in row["warnings"].split(",") if w]
             accepted = row["verdict"] == "accept"
             totals["scans"] += 1
             totals["accepted" if accepted else "rejected"] += 1
+            totals["accepted_with_warning"] += accepted and bool(warnings)
             totals["with_warning"] += bool(warnings)
             totals["persons"] += row["persons"] or 0
             by_code[row["code"]] = by_code.get(row["code"], 0) + 1
@@ -432,7 +436,8 @@ class ScanLog:
                                             "accepted_with_warning": 0, "rejected": 0,
                                             "persons": 0})
             if accepted:
-                group["accepted_with_warning" if warnings else "accepted"] += 1
+                group["accepted"] += 1
+                group["accepted_with_warning"] += bool(warnings)
                 group["persons"] += row["persons"] or 0
             else:
                 group["rejected"] += 1

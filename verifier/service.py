@@ -29,6 +29,7 @@ from verifier.config import Settings
 from shared.publication import PublicationError, parse_profiles
 from verifier.policy import FEDERAL, Profile, VenuePolicy, entitlement_for, load_policy
 from verifier.devicestatus import device_status
+from verifier.imagebudget import DECODING
 from verifier.repeated import recently_used
 from verifier.result import ACCEPT, REJECT, Result, Shown
 from verifier.scanlog import Entry, ScanLog, ScanLogError
@@ -134,12 +135,14 @@ class Verifier:
         (no_qr, or two different codes). Raises like verify_image."""
         now = int(now)
         try:
-            from shared.qrimage import decode_qr_image  # heavy (OpenCV); only when scanning
+            from shared.qrimage import decode_qr_image, image_size  # heavy (OpenCV): scans only
         except ImportError as err:
             raise ScannerUnavailable("image scanning is not available on this device") from err
+        limits = {"max_bytes": self.settings.max_body, "max_pixels": self.settings.max_image_pixels}
         try:
-            text = decode_qr_image(data, max_bytes=self.settings.max_body,
-                                   max_pixels=self.settings.max_image_pixels)
+            width, height = image_size(data, **limits)  # every cap, before any pixel is decoded
+            with DECODING.hold(width * height):
+                text = decode_qr_image(data, **limits)
         except NoQRCode:
             log.info("scan code=no_qr")
             return Result(REJECT, Code.NO_QR.value, now)

@@ -42,22 +42,30 @@ WARNING_LABELS = {"status_stale": {"ru": "данные об отзыве уст�
 
 PAGE_TEXT = {
     "ru": {"title": "Статистика проверок", "day": "День", "show": "Показать", "today": "сегодня",
-           "scans": "Проверок", "accepted": "Принято", "accepted_warn": "Принято с предупреждением",
+           "scans": "Проверок", "accepted": "Принято", "of_them_warned": "из них с предупреждением",
+           "counts_note": "«Принято» — все допущенные, включая принятые с предупреждением "
+                          "(например, повторное предъявление); «из них с предупреждением» — их "
+                          "часть. Так же считает таблица по категориям.",
            "rejected": "Отказ", "persons": "Человек по льготе", "category": "Категория",
            "by_code": "По результатам", "by_warning": "Предупреждения", "code": "Код",
            "count": "Число", "nothing": "За этот день проверок нет.",
            "export": "Выгрузка для отчёта (CSV)", "export_day": "за этот день",
            "export_week": "за 7 дней", "export_month": "с начала месяца",
            "back": "К проверке", "other_lang": "English",
+           "zone": "Время объекта ({zone}): сейчас {time}; «сегодня» — день по этому времени.",
            "privacy": "Журнал не содержит ФИО, дат рождения и самих удостоверений: только время, "
                       "результат, тип и категорию."},
     "en": {"title": "Scan statistics", "day": "Day", "show": "Show", "today": "today",
-           "scans": "Scans", "accepted": "Accepted", "accepted_warn": "Accepted with a warning",
+           "scans": "Scans", "accepted": "Accepted", "of_them_warned": "of them with a warning",
+           "counts_note": "\"Accepted\" counts every admission, those accepted with a warning "
+                          "(e.g. used again) included; \"of them with a warning\" is their part. "
+                          "The table by category counts the same way.",
            "rejected": "Rejected", "persons": "Persons admitted", "category": "Category",
            "by_code": "By result", "by_warning": "Warnings", "code": "Code", "count": "Count",
            "nothing": "No scans on this day.", "export": "Export for the report (CSV)",
            "export_day": "this day", "export_week": "last 7 days",
            "export_month": "this month so far", "back": "Back to scanning",
+           "zone": "Venue time ({zone}): now {time}; \"today\" is the day by this clock.",
            "other_lang": "Русский",
            "privacy": "The log holds no names, birth dates or credentials: only the time, the "
                       "result, the type and the category."},

@@ -24,7 +24,7 @@ from shared.statuslist import MAX_STATUS_TOKEN
 from verifier import freshness
 from verifier.cache import CacheError, CachedIssuer, TrustCache, load, save, verify_issuer
 from verifier.transport import (DEFAULT_DEADLINE, DEFAULT_TIMEOUT, FetchError, MissingFile,
-                                NetPolicy, reader_for)
+                                NetPolicy, Validators, reader_for)
 
 MAX_JWKS_BYTES = 256 * 1024
 DEFAULT_MAX_REDIRECTS = 3
@@ -50,10 +50,12 @@ def _json(data: bytes, rel: str) -> Any:
 
 
 def fetch_issuer(source: str, *, net: NetPolicy | None = None,
-                 max_redirects: int = DEFAULT_MAX_REDIRECTS) -> CachedIssuer:
-    """Read one issuer's publication and verify it exactly as a cache load would."""
+                 max_redirects: int = DEFAULT_MAX_REDIRECTS,
+                 validators: Validators | None = None) -> CachedIssuer:
+    """Read one issuer's publication and verify it exactly as a cache load would (`validators`:
+    ask conditionally, so what did not change since the last read costs a 304)."""
     try:
-        reader = reader_for(source, net or NetPolicy(), max_redirects)
+        reader = reader_for(source, net or NetPolicy(), max_redirects, validators)
         metadata_json = _json(reader.read(METADATA_PATH, MAX_METADATA_BYTES), METADATA_PATH)
         metadata = IssuerMetadata.from_json(metadata_json)
         jwks = _json(reader.read(JWKS_PATH, MAX_JWKS_BYTES), JWKS_PATH)
@@ -105,7 +107,7 @@ def _exclusive(cache_dir: Path) -> Iterator[None]:
 def sync(sources: Sequence[str], cache_dir: Path | str, now: int, *,
          timeout: float = DEFAULT_TIMEOUT, max_redirects: int = DEFAULT_MAX_REDIRECTS,
          status_grace: int = 0, deadline: float = DEFAULT_DEADLINE, allow_private: bool = False,
-         roots: KeyResolver | None = None) -> dict[str, Any]:
+         roots: KeyResolver | None = None, validators: Validators | None = None) -> dict[str, Any]:
     """Fetch and verify every source, then replace the cache atomically; returns a summary.
 
     Raises SyncError (naming the source and the reason) without writing anything when a source
@@ -117,13 +119,14 @@ def sync(sources: Sequence[str], cache_dir: Path | str, now: int, *,
     cache_dir = Path(cache_dir)
     try:
         net = NetPolicy(timeout=timeout, deadline=deadline, allow_private=allow_private)
-        return _sync(sources, cache_dir, now, net, max_redirects, status_grace, roots)
+        return _sync(sources, cache_dir, now, net, max_redirects, status_grace, roots, validators)
     except OSError as err:  # our own side: the cache directory cannot be created or written
         raise SyncError(str(cache_dir), f"cannot write the cache: {err.strerror or err}") from None
 
 
 def _sync(sources: Sequence[str], cache_dir: Path, now: int, net: NetPolicy, max_redirects: int,
-          status_grace: int, roots: KeyResolver | None) -> dict[str, Any]:
+          status_grace: int, roots: KeyResolver | None,
+          validators: Validators | None) -> dict[str, Any]:
     with _exclusive(cache_dir):
         try:
             previous, previous_error = load(cache_dir, roots), None
@@ -131,7 +134,8 @@ def _sync(sources: Sequence[str], cache_dir: Path, now: int, net: NetPolicy, max
             previous, previous_error = TrustCache.empty(), err.description
         issuers: dict[str, CachedIssuer] = {}
         for source in sources:
-            issuer = fetch_issuer(source, net=net, max_redirects=max_redirects)
+            issuer = fetch_issuer(source, net=net, max_redirects=max_redirects,
+                                  validators=validators)
             if issuer.iss in issuers:
                 raise SyncError(source, f"issuer {issuer.iss!r} was already given by "
                                         f"{issuers[issuer.iss].source}")

@@ -28,6 +28,43 @@ class MissingFile(FetchError):
     """The file is not there (no such file, HTTP 404): only optional files may be missing."""
 
 
+class Validators:
+    """What a conditional GET needs (RFC 9110, 13.1): per URL the ETag or Last-Modified of the
+    last 200 and its body. An unchanged file then costs a 304 and no body; the body kept here is
+    verified again by sync exactly as a fresh one. Kept in memory by the background syncer."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str | None, str | None, bytes]] = {}
+        self.not_modified = 0  # 304s answered, for the status report and the tests
+        self.fetched = 0
+
+    def headers(self, url: str) -> dict[str, str]:
+        seen = self._seen.get(url)
+        if seen is None:
+            return {}
+        etag, modified, _ = seen
+        out = {}
+        if etag:
+            out["If-None-Match"] = etag
+        if modified:
+            out["If-Modified-Since"] = modified
+        return out
+
+    def remember(self, url: str, etag: str | None, modified: str | None, body: bytes) -> None:
+        self.fetched += 1
+        if etag or modified:
+            self._seen[url] = (etag, modified, body)
+        else:
+            self._seen.pop(url, None)
+
+    def unchanged(self, url: str) -> bytes:
+        seen = self._seen.get(url)
+        if seen is None:  # a 304 to a request that asked nothing conditional
+            raise FetchError(f"{url}: HTTP 304 to an unconditional request")
+        self.not_modified += 1
+        return seen[2]
+
+
 class Reader(Protocol):
     def read(self, rel: str, limit: int) -> bytes: ...
 
@@ -174,9 +211,11 @@ class _GuardedHTTPS(urllib.request.HTTPSHandler):
 
 
 class HttpReader:
-    def __init__(self, base_url: str, net: NetPolicy, max_redirects: int) -> None:
+    def __init__(self, base_url: str, net: NetPolicy, max_redirects: int,
+                 validators: Validators | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.net = net
+        self.validators = validators
         self.deadline = time.monotonic() + net.deadline
         # No proxies from the environment: the address checks must see the real destination.
         self._opener = urllib.request.build_opener(
@@ -194,8 +233,10 @@ class HttpReader:
         url = f"{self.base}/{rel}"
         self.net.check_url(url)
         # identity only: a compressed body could expand far past the size cap
-        request = urllib.request.Request(url, headers={"User-Agent": "socpass-verifier",
-                                                       "Accept-Encoding": "identity"})
+        headers = {"User-Agent": "socpass-verifier", "Accept-Encoding": "identity"}
+        if self.validators is not None:
+            headers.update(self.validators.headers(url))
+        request = urllib.request.Request(url, headers=headers)
         try:
             timeout = min(self.net.timeout, self._remaining(url))
             with self._opener.open(request, timeout=timeout) as resp:
@@ -214,8 +255,11 @@ class HttpReader:
                     chunks.append(chunk)
                     size += len(chunk)
                 data = b"".join(chunks)
+                etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
         except urllib.error.HTTPError as err:
             err.close()
+            if err.code == 304 and self.validators is not None:
+                return self.validators.unchanged(url)
             kind = MissingFile if err.code in (404, 410) else FetchError
             raise kind(f"{url}: HTTP {err.code} {err.reason}") from None
         except urllib.error.URLError as err:
@@ -226,16 +270,19 @@ class HttpReader:
             raise FetchError(f"{url}: {type(err).__name__}: {err}") from None
         if len(data) > limit:
             raise FetchError(f"{url} is larger than {limit} bytes")
+        if self.validators is not None:
+            self.validators.remember(url, etag, modified, data)
         return data
 
 
-def reader_for(source: str, net: NetPolicy, max_redirects: int) -> Reader:
+def reader_for(source: str, net: NetPolicy, max_redirects: int,
+               validators: Validators | None = None) -> Reader:
     if source.startswith(("http://", "https://")):
         parts = urlsplit(source)
         if not parts.hostname or parts.query or parts.fragment or parts.username:
             raise FetchError("an issuer URL needs a host and no query, fragment or user name")
         net.check_url(source)
-        return HttpReader(source, net, max_redirects)
+        return HttpReader(source, net, max_redirects, validators)
     if "://" in source:
         raise FetchError("only http:// and https:// URLs or a local directory can be synced")
     path = Path(source)

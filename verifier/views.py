@@ -80,7 +80,8 @@ def make_blueprint() -> Blueprint:
     def scanner_page() -> Any:
         services = _services()
         venue_ru, venue_en = services.policy.names(services.caches.current())
-        return render_template("scanner.html", venue=venue_ru, venue_en=venue_en)
+        return render_template("scanner.html", venue=venue_ru, venue_en=venue_en,
+                               max_body=services.settings.max_body)
 
     @bp.post("/api/verify")
     def api_verify() -> Any:
@@ -168,7 +169,8 @@ def make_blueprint() -> Blueprint:
         return render_template(
             "stats.html", lang=lang, summary=_summary(day, lang), day=day, today=today,
             venue=venue_en if lang == "en" else venue_ru, week_start=stats.previous_day(today, 6),
-            month_start=today[:8] + "01", t=stats.PAGE_TEXT[lang])
+            month_start=today[:8] + "01", t=stats.PAGE_TEXT[lang],
+            timezone=services.settings.timezone, now_time=services.scanlog.clock_time(services.now()))
 
     @bp.get("/stats.csv")
     def stats_csv() -> Any:

@@ -86,3 +86,13 @@ def post_json(url: str, obj) -> tuple[int, dict]:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"{}")
+
+
+def http_status(url: str, data: bytes | None = None, headers: dict | None = None) -> int:
+    """The status of one request (GET, or POST with `data`), an error status included."""
+    req = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code

@@ -16,7 +16,8 @@ def database_url(request, tmp_path):
     if not url:
         if os.environ.get("CI") == "true":
             pytest.fail("SOCPASS_TEST_DATABASE_URL is required in CI")
-        pytest.skip("no PostgreSQL (set SOCPASS_TEST_DATABASE_URL)")
+        pytest.skip("no PostgreSQL: SOCPASS_TEST_DATABASE_URL is not set and none answers at "
+                    "127.0.0.1:5432")
     import psycopg
 
     name = f"socpass_fault_{uuid.uuid4().hex[:10]}"

@@ -1,9 +1,10 @@
 """Fixtures for the issuer: every database test runs on a SQLite file and on PostgreSQL.
 
 PostgreSQL comes from SOCPASS_TEST_DATABASE_URL (a server URL such as
-postgresql+psycopg://postgres@127.0.0.1:5432/test): one fresh database is created for the
-session and dropped after it; each test starts from empty tables. Without the variable the
-PostgreSQL variants are skipped locally and fail under CI=true.
+postgresql+psycopg://postgres@127.0.0.1:5432/test), else the local one when it answers (see
+tests/conftest.py): one fresh database is created for the session and dropped after it; each
+test starts from empty tables. Without either the PostgreSQL variants are skipped locally and
+fail under CI=true.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def pg_server_url() -> URL:
     if not raw:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{PG_ENV} must be set in CI: the PostgreSQL variants cannot be skipped")
-        pytest.skip(f"{PG_ENV} is not set")
+        pytest.skip(f"no PostgreSQL: {PG_ENV} is not set and none answers at 127.0.0.1:5432")
     return make_url(raw)
 
 

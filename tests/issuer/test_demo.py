@@ -40,3 +40,13 @@ def test_first_start_then_restart(tmp_path: Path, capsys) -> None:
 
 def test_verifier_detection_is_a_bool() -> None:
     assert isinstance(demo.verifier_available(), bool)
+
+
+def test_the_demo_verifier_refreshes_from_the_running_issuer(capsys, monkeypatch) -> None:
+    monkeypatch.delenv("SOCPASS_SYNC_INTERVAL", raising=False)
+    env = demo.verifier_env({"SOCPASS_HOME": "var"})
+    assert env["SOCPASS_SYNC_SOURCES"] == demo.ISSUER_URL
+    assert env["SOCPASS_SYNC_INTERVAL"] == "30"
+    assert demo.verifier_env({"SOCPASS_SYNC_INTERVAL": "5"})["SOCPASS_SYNC_INTERVAL"] == "5"
+    demo.print_guide([], Path("demo"), Path("publish"), has_verifier=True)
+    assert "каждые 30 с" in capsys.readouterr().out

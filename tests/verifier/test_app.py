@@ -73,6 +73,9 @@ def test_verify_text_that_is_no_credential_is_200_malformed(client):
     {"data": '{"text": "123"}', "content_type": "application/json"},
     {"data": b'{"qr": "\xff"}', "content_type": "application/json"},
     {"data": "", "content_type": "application/json"},
+    # Past Python's int-digit limit the parser raised a plain ValueError: it was a 500.
+    {"data": '{"qr": "1", "x": ' + "9" * 100_000 + "}", "content_type": "application/json"},
+    {"data": '{"qr": "1", "x": [' + "9" * 5_000 + "]}", "content_type": "application/json"},
 ])
 def test_verify_bad_requests(client, kwargs):
     assert_error(client.post("/api/verify", **kwargs), 400, "bad_request")
@@ -160,6 +163,13 @@ def test_status(client, issuer):
     assert entry["keys"] == 1 and entry["kids"] == [issuer.kid]
     [lst] = entry["status_lists"]
     assert lst["iat"] == issuer.list_iat and lst["age_seconds"] == 3600 and lst["stale"] is False
+
+
+def test_status_names_a_directory_source_without_its_path(client, issuer, settings):
+    response = client.get("/api/status")
+    [entry] = response.get_json()["issuers"]
+    assert entry["source"].startswith("pub") and "/" not in entry["source"]
+    assert str(settings.home.parent) not in response.get_data(as_text=True)
 
 
 def test_status_before_any_sync(make_client):
@@ -278,8 +288,8 @@ def test_api_stats(client, issuer):
     _scan_a_few(client, issuer)
     body = client.get("/api/stats").get_json()
     assert body["day"] == "2025-06-16"
-    assert body["totals"] == {"scans": 3, "accepted": 2, "rejected": 1, "with_warning": 0,
-                              "persons": 8}
+    assert body["totals"] == {"scans": 3, "accepted": 2, "accepted_with_warning": 0,
+                              "rejected": 1, "with_warning": 0, "persons": 8}
     labels = {g["label"] for g in body["by_category"]}
     assert {"Многодетная семья", "Инвалид I группы"} <= labels
     assert {c["code"]: c["count"] for c in body["by_code"]} == {"malformed": 1, "valid": 2}
@@ -287,6 +297,25 @@ def test_api_stats(client, issuer):
     assert "Large family" in {g["label"] for g in english["by_category"]}
     assert client.get("/api/stats?day=2025-06-15").get_json()["totals"]["scans"] == 0
     assert_error(client.get("/api/stats?day=yesterday"), 400, "bad_day")
+
+
+def test_stats_tiles_and_table_count_the_same_admissions(client, issuer):
+    """A second use within the window is accepted with a warning: the "accepted" tile and the
+    table's "accepted" column both count it, and both say how many of them had a warning."""
+    text = issuer.qr(category="pensioner")
+    client.post("/api/verify", json={"qr": text})
+    assert client.post("/api/verify", json={"qr": text}).get_json()["warnings"] == ["recently_used"]
+    client.post("/api/verify", json={"qr": issuer.qr()})
+    client.post("/api/verify", json={"qr": "garbage"})
+    html = client.get("/stats").get_data(as_text=True)
+    tiles = dict(re.findall(r'<div[^>]*data-total="(\w+)"[^>]*>.*?<dd>(\d+)</dd>', html, re.S))
+    rows = re.findall(r'<tr data-category>.*?</tr>', html, re.S)
+    cells = [[int(n) for n in re.findall(r"<td>(\d+)</td>", row)] for row in rows]
+    assert tiles == {"scans": "4", "accepted": "3", "accepted_with_warning": "1", "rejected": "1",
+                     "persons": str(sum(c[3] for c in cells))}
+    assert sum(c[0] for c in cells) == 3 and sum(c[1] for c in cells) == 1
+    assert sum(c[2] for c in cells) == 1
+    assert "включая принятые с предупреждением" in html
 
 
 def test_stats_page(client, issuer):

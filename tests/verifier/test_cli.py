@@ -140,10 +140,15 @@ def test_config_prints_the_effective_settings(run, tmp_path):
 
 
 def test_serve_runs_the_app(run, monkeypatch):
+    from verifier import server
+
     calls = {}
-    monkeypatch.setattr(Flask, "run", lambda self, **kw: calls.update(kw))
+    monkeypatch.setattr(server, "serve", lambda app, host, port, **kw: calls.update(
+        kw, app=app, host=host, port=port))
     status, _, _ = run("serve", "--port", "8123")
     assert status == 0 and calls["host"] == "127.0.0.1" and calls["port"] == 8123
+    assert isinstance(calls["app"], Flask)
+    assert calls["threads"] == 16 and calls["read_timeout"] == 10.0
 
 
 def test_serve_with_an_unknown_profile_exits_2(run, monkeypatch):

@@ -171,12 +171,12 @@ def test_summary_and_report(logged, issuer, settings, make_log, build):
     logged(text, NOW + 5)
     logged("garbage")
     summary = make_log().summary("2025-06-16")
-    assert summary["totals"] == {"scans": 6, "accepted": 5, "rejected": 1, "with_warning": 1,
-                                 "persons": 6 + 2 + 2 + 1 + 1}
+    assert summary["totals"] == {"scans": 6, "accepted": 5, "accepted_with_warning": 1,
+                                 "rejected": 1, "with_warning": 1, "persons": 6 + 2 + 2 + 1 + 1}
     assert summary["by_code"] == {"malformed": 1, "valid": 5}
     assert summary["by_warning"] == {"recently_used": 1}
     groups = {(g["type"], g["category"]): g for g in summary["by_category"]}
-    assert groups[("beneficiary", "pensioner")]["accepted"] == 1
+    assert groups[("beneficiary", "pensioner")]["accepted"] == 2  # the warned one included
     assert groups[("beneficiary", "pensioner")]["accepted_with_warning"] == 1
     assert groups[("beneficiary", "disability_1")]["persons"] == 4
     assert groups[(None, None)]["rejected"] == 1

@@ -167,3 +167,14 @@ def test_a_cache_copied_from_another_device_is_refused(synced, settings, tmp_pat
     (other / "cache.json").write_bytes(cache_bytes(settings))
     with pytest.raises(CacheError, match="modified outside sync"):
         cache.load(other)
+
+
+def test_a_number_past_the_int_digit_limit_is_a_sync_error(settings, issuer, publish):
+    """A publication with a 100,000-digit number made the JSON parser raise a bare ValueError
+    (Python's int-digit limit) out of sync; it is a failed sync like any other bad file."""
+    out = publish(issuer)
+    metadata = out / ".well-known" / "socpass-issuer.json"
+    metadata.write_text(metadata.read_text(encoding="utf-8")[:-1].rstrip().rstrip("}")
+                        + ', "x": ' + "9" * 100_000 + "}", encoding="utf-8")
+    with pytest.raises(SyncError, match="number too long"):
+        sync([str(out)], settings.cache_dir, NOW)
