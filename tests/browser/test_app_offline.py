@@ -1,0 +1,253 @@
+"""The offline scanner app (issue 13) in real headless Chromium: installed once online from the
+real `socpass-issuer publish` output on a plain static server, then used with the server
+stopped and the browser offline.
+
+Tests marked `needs_engine` need ENGINE's static/scan/engine/ (and `needs_decoder` DECODE's
+static/scan/decode/): other branches until the lead merges them; they are written to run then.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from issuer.scanapp import revision
+from tests.browser.app_shell_harness import (PublishedMinistry, StaticServer, decoder_merged,
+                                             engine_merged, persistent_context)
+from tests.browser.harness import as_russian_layout, camera_video, fake_camera_args
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+needs_engine = pytest.mark.skipif(not engine_merged(),
+                                  reason="needs ENGINE's static/scan/engine/ (after the merge)")
+needs_decoder = pytest.mark.skipif(not (engine_merged() and decoder_merged()),
+                                   reason="needs ENGINE's engine/ and DECODE's decode/ (after the merge)")
+
+READY = "Готово к работе без сети. Данные от"
+REFRESH_SECONDS = 3
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A ministry published into a directory served by a static server on loopback."""
+    out = tmp_path / "site"
+    out.mkdir()
+    server = StaticServer(out)
+    ministry = PublishedMinistry(home=tmp_path / "ministry", out=out, url=server.url,
+                                 refresh_seconds=REFRESH_SECONDS).create()
+    yield ministry, server
+    server.stop()
+
+
+def install(playwright, profile, url):
+    """The clerk's first visit, online: the app is cached by its service worker and synced."""
+    context = persistent_context(playwright, profile)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#ready-note:not([hidden])", timeout=30000)
+    note = page.locator("#ready-note").inner_text()
+    page.wait_for_function("navigator.serviceWorker.controller !== null || "
+                           "navigator.serviceWorker.ready.then(() => true)")
+    return context, page, note
+
+
+def cold_start(playwright, profile, url):
+    """The tablet after a reboot in airplane mode: a new browser on the same profile, offline."""
+    context = persistent_context(playwright, profile, offline=True)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function("document.documentElement.dataset.socpass === 'started'", timeout=30000)
+    return context, page
+
+
+def verdict(page) -> str:
+    page.wait_for_selector("#result:not([hidden])", timeout=15000)
+    return page.locator("#verdict-word").inner_text()
+
+
+def next_customer(page) -> None:
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#result", state="hidden")
+
+
+# --- the published app ---------------------------------------------------------------------------
+
+def test_cold_start_offline_loads_from_the_service_worker(playwright_instance, site, tmp_path):
+    ministry, server = site
+    profile = tmp_path / "profile"
+    context, page, note = install(playwright_instance, profile, server.url + "/scan/?venue=park")
+    assert note.startswith(READY)
+    assert page.locator("#venue-kind").input_value() == "park"
+    served = {path for path, _, _ in server.requests()}
+    assert "/scan/sw.js" in served and "/scan/vendor/workbox-7.4.1/workbox-precaching.prod.js" in served
+    context.close()
+    server.stop()  # the web server is gone for good
+
+    context, page = cold_start(playwright_instance, profile, server.url + "/scan/")
+    try:
+        assert page.title().startswith("Проверка удостоверения")
+        # The venue chosen at the first visit is remembered, with no ?venue= in the address.
+        assert page.locator("#venue-kind").input_value() == "park"
+        assert page.evaluate("navigator.serviceWorker.controller !== null")
+        assert page.evaluate("document.activeElement.id") == "qr"  # the handheld scanner is ready
+        # The first-visit message is not repeated; English is one tap away.
+        assert page.locator("#ready-note").is_hidden()
+        page.click("#lang")
+        assert page.locator("#venue-kind option:checked").inner_text() == "Park"
+    finally:
+        context.close()
+
+
+@needs_engine
+def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, site, tmp_path):
+    ministry, server = site
+    profile = tmp_path / "profile"
+    context, page, _ = install(playwright_instance, profile, server.url + "/scan/?venue=museum")
+    context.close()
+    server.stop()
+
+    context, page = cold_start(playwright_instance, profile, server.url + "/scan/")
+    try:
+        page.evaluate("window.socpass.ready")
+        sent = []
+        context.on("request", lambda request: sent.append(request.url))
+        # The handheld scanner types the QR digits and Enter; no click anywhere.
+        page.keyboard.type(ministry.qr["family"])
+        page.keyboard.press("Enter")
+        assert verdict(page) == "ПРИНЯТО"
+        assert "Иванова Мария Петровна" in page.locator("#holder-name").inner_text()
+        next_customer(page)
+        # A plain compact JWS typed under a Russian layout arrives in Cyrillic.
+        page.keyboard.type(as_russian_layout(ministry.token["disability"]))
+        page.keyboard.press("Enter")
+        assert verdict(page) == "ПРИНЯТО"
+        next_customer(page)
+        page.keyboard.type(ministry.qr["revoked"])
+        page.keyboard.press("Enter")
+        assert verdict(page) == "ОТКАЗ"
+        assert "отозван" in page.locator("#message").inner_text().lower()
+        assert sent == []  # nothing left the page during the scans
+        result = page.evaluate("t => window.socpass.verify(t)", "  " + ministry.qr["family"] + "\n")
+        assert (result["verdict"], result["code"]) == ("accept", "valid")
+        status = page.evaluate("window.socpass.status()")
+        assert status["refresh"]["failed_at"] is not None  # offline: the refresh failed …
+        assert status["synced_at"] is not None           # … and the data it kept is dated
+        assert "не удалось" in page.locator("#sync-status").inner_text()
+        assert sent == []
+    finally:
+        context.close()
+
+
+@needs_engine
+def test_revocation_reaches_the_app_within_one_refresh(playwright_instance, site, tmp_path):
+    ministry, server = site
+    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/")
+    try:
+        page.evaluate("window.socpass.ready")
+        first = page.evaluate("t => window.socpass.verify(t)", ministry.qr["family"])
+        assert first["code"] == "valid"
+        before = len(server.requests())
+        ministry.cli("revoke", ministry.ids["family"], "--reason", "тест")
+        ministry.publish()
+        page.wait_for_function(
+            "t => window.socpass.verify(t).then(r => r.code === 'revoked')", arg=ministry.qr["family"],
+            timeout=(REFRESH_SECONDS * 2 + 5) * 1000, polling=500)
+        # It came from a refresh of its own (no sync() called): a status list fetched again.
+        assert any(path.startswith("/status/") and status == 200
+                   for path, status, _ in server.requests()[before:])
+    finally:
+        context.close()
+
+
+def test_refresh_with_nothing_changed_costs_304s(playwright_instance, site, tmp_path):
+    ministry, server = site
+    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/")
+    try:
+        page.evaluate("window.socpass.ready")
+        before = len(server.requests())
+        report = page.evaluate("window.socpass.sync()")
+        assert report["ok"] is True
+        again = [r for r in server.requests()[before:] if not r[0].startswith("/scan/")]
+        assert again and all(status == 304 and size == 0 for _, status, size in again), again
+    finally:
+        context.close()
+
+
+@needs_engine
+def test_bad_input_gets_a_russian_verdict_without_a_hang(playwright_instance, site, tmp_path):
+    ministry, server = site
+    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/")
+    try:
+        page.evaluate("window.socpass.ready")
+        huge = page.evaluate("window.socpass.verify('7'.repeat(5 * 1024 * 1024))")
+        assert (huge["verdict"], huge["code"]) == ("reject", "malformed")
+        assert any("\u0400" <= ch <= "\u04ff" for ch in huge["message"])
+        garbage = page.evaluate("window.socpass.verify('hello\\u202eworld{}[]')")
+        assert garbage["code"] == "malformed"
+        # The same through the screen: a 5 MB paste into the scanner field.
+        page.locator("#qr").evaluate("el => { el.value = 'x'.repeat(5 * 1024 * 1024); }")
+        page.keyboard.press("Enter")
+        assert verdict(page) == "ОТКАЗ"
+        assert page.locator("#message").inner_text().startswith("Это не QR-код удостоверения")
+    finally:
+        context.close()
+
+
+@needs_decoder
+def test_fake_camera_offline_gives_accepted(playwright_instance, site, tmp_path):
+    ministry, server = site
+    profile = tmp_path / "profile"
+    context, page, _ = install(playwright_instance, profile, server.url + "/scan/")
+    context.close()
+    server.stop()
+    video = camera_video(tmp_path / "family.y4m", ministry.qr["family"], lead_in=2, frames=30)
+    context, page = cold_start(playwright_instance, profile, server.url + "/scan/")
+    context.close()  # the same profile, now with the fake camera showing the card
+    context = persistent_context(playwright_instance, profile, *fake_camera_args(video), offline=True)
+    try:
+        page = context.new_page()
+        sent = []
+        page.goto(server.url + "/scan/")
+        page.wait_for_function("document.documentElement.dataset.socpass === 'started'")
+        context.on("request", lambda request: sent.append(request.url))
+        assert verdict(page) == "ПРИНЯТО"
+        assert [url for url in sent if not url.startswith("blob:")] == []
+    finally:
+        context.close()
+
+
+def test_stats_export_is_csv_without_personal_data(playwright_instance, site, tmp_path):
+    ministry, server = site
+    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/")
+    try:
+        if not engine_merged():
+            pytest.skip("needs ENGINE's static/scan/engine/ (after the merge)")
+        page.evaluate("window.socpass.ready")
+        for person in ("family", "revoked"):
+            page.evaluate("t => window.socpass.verify(t)", ministry.qr[person])
+        with page.expect_download() as download:
+            page.click("#stats-link")
+        csv = open(download.value.path(), encoding="utf-8-sig").read()
+        lines = csv.strip().splitlines()
+        assert lines[0].startswith("время;день;решение;код")
+        assert [line.split(";")[3] for line in lines[1:]] == ["valid", "revoked"]
+        assert "Иванова" not in csv and ministry.qr["family"] not in csv
+    finally:
+        context.close()
+
+
+def test_published_app_precache_manifest_covers_every_file(site):
+    ministry, server = site
+    app = ministry.out / "scan"
+    sw = (app / "sw.js").read_text("utf-8")
+    start = sw.index("const PRECACHE = ") + len("const PRECACHE = ")
+    manifest = json.loads(sw[start:sw.index(" || [];", start)])
+    urls = {entry["url"] for entry in manifest}
+    files = {p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file()}
+    assert urls == files - {"sw.js"}
+    # Each revision is the file's hash: a changed file is fetched again, an unchanged one not.
+    standin = set() if engine_merged() else {"engine/verifier.js"}
+    assert all(entry["revision"] == revision((app / entry["url"]).read_bytes())
+               for entry in manifest if entry["url"] not in standin)
+    config = json.loads((app / "config.json").read_text("utf-8"))
+    assert config["refresh_seconds"] == REFRESH_SECONDS and config["mode"] == "issuer"
+    assert not any(name.endswith(".py") or "/tests/" in name for name in files)
