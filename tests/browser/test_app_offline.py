@@ -8,6 +8,7 @@ static/scan/decode/): other branches until the lead merges them; they are writte
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -38,6 +39,14 @@ def site(tmp_path):
     server.stop()
 
 
+def wait_until(page, expression: str, seconds: float = 30) -> None:
+    """page.wait_for_function polls with eval(), which the app's CSP forbids (rightly)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
+        page.wait_for_timeout(200)
+
+
 def install(playwright, profile, url):
     """The clerk's first visit, online: the app is cached by its service worker and synced."""
     context = persistent_context(playwright, profile)
@@ -45,8 +54,7 @@ def install(playwright, profile, url):
     page.goto(url)
     page.wait_for_selector("#ready-note:not([hidden])", timeout=30000)
     note = page.locator("#ready-note").inner_text()
-    page.wait_for_function("navigator.serviceWorker.controller !== null || "
-                           "navigator.serviceWorker.ready.then(() => true)")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     return context, page, note
 
 
@@ -55,7 +63,7 @@ def cold_start(playwright, profile, url):
     context = persistent_context(playwright, profile, offline=True)
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function("document.documentElement.dataset.socpass === 'started'", timeout=30000)
+    wait_until(page, "document.documentElement.dataset.socpass === 'started'")
     return context, page
 
 
@@ -148,9 +156,8 @@ def test_revocation_reaches_the_app_within_one_refresh(playwright_instance, site
         before = len(server.requests())
         ministry.cli("revoke", ministry.ids["family"], "--reason", "тест")
         ministry.publish()
-        page.wait_for_function(
-            "t => window.socpass.verify(t).then(r => r.code === 'revoked')", arg=ministry.qr["family"],
-            timeout=(REFRESH_SECONDS * 2 + 5) * 1000, polling=500)
+        wait_until(page, f"window.socpass.verify({json.dumps(ministry.qr['family'])})"
+                         ".then(r => r.code === 'revoked')", seconds=REFRESH_SECONDS * 2 + 5)
         # It came from a refresh of its own (no sync() called): a status list fetched again.
         assert any(path.startswith("/status/") and status == 200
                    for path, status, _ in server.requests()[before:])
@@ -207,7 +214,7 @@ def test_fake_camera_offline_gives_accepted(playwright_instance, site, tmp_path)
         page = context.new_page()
         sent = []
         page.goto(server.url + "/scan/")
-        page.wait_for_function("document.documentElement.dataset.socpass === 'started'")
+        wait_until(page, "document.documentElement.dataset.socpass === 'started'")
         context.on("request", lambda request: sent.append(request.url))
         assert verdict(page) == "ПРИНЯТО"
         assert [url for url in sent if not url.startswith("blob:")] == []
