@@ -97,6 +97,11 @@ def test_cold_start_offline_loads_from_the_service_worker(playwright_instance, s
         assert page.locator("#venue-kind").input_value() == "park"
         assert page.evaluate("navigator.serviceWorker.controller !== null")
         assert page.evaluate("document.activeElement.id") == "qr"  # the handheld scanner is ready
+        # Offline, the start's refresh fails: the bar says so and how old the kept data is.
+        wait_until(page, "document.getElementById('sync-status').textContent.includes('не удалось')")
+        bar = page.locator("#sync-status").inner_text()
+        assert bar.startswith("Последняя синхронизация: ") and "Данные актуальны" not in bar
+        assert "level-warning" in page.locator("#status-bar").get_attribute("class")
         # The first-visit message is not repeated; English is one tap away.
         assert page.locator("#ready-note").is_hidden()
         page.click("#lang")

@@ -266,7 +266,9 @@ function renderStatus() {
   }
   // The offline app: a refresh that failed says so, with how old the data it kept is.
   const refresh = status.refresh;
-  if (refresh && refresh.failed_at && status.synced_at !== null && status.synced_at !== undefined) {
+  const refreshFailed = Boolean(refresh && refresh.failed_at && status.synced_at !== null &&
+    status.synced_at !== undefined);
+  if (refreshFailed) {
     parts.push(t("status_refresh_failed", { ago: ago(Math.max(0, refresh.now - refresh.failed_at)) }));
   }
   if (status.cache_error) parts.push(t("status_cache_error"));
@@ -274,7 +276,9 @@ function renderStatus() {
   if (byState.stale.length) parts.push(t("status_stale", { issuers: byState.stale.join(", ") }));
   if (!status.clock_ok) parts.push(t("status_clock"));
   // Never green unless the server says everything is fine.
-  const level = status.level === "ok" && status.ok ? "ok" : status.level === "warning" ? "warning" : "error";
+  // A refresh that failed is never "ok": the data may be older than what was published since.
+  let level = status.level === "ok" && status.ok ? "ok" : status.level === "warning" ? "warning" : "error";
+  if (refreshFailed && level === "ok") level = "warning";
   if (level === "ok") parts.push(t("status_fresh"));
   bar.className = "status-bar level-" + level;
   $("status-icon").textContent = level === "ok" ? "✔" : level === "warning" ? "⚠" : "✖";
