@@ -103,6 +103,8 @@ function offerInstall() {
 
 // --- start -------------------------------------------------------------------------------------
 async function start() {
+  // The worker first: the app is being cached while the rest starts.
+  const registering = registerWorker();
   const [config, messages, store] = await Promise.all([fetchJson("config.json"),
     fetchJson("messages.json"), openStore()]);
   const venues = config.venues || [];
@@ -289,7 +291,7 @@ async function start() {
   });
   document.documentElement.dataset.socpass = "started";
 
-  const registration = await registerWorker();
+  const registration = await registering;
   const first = await sync.run();
   sync.schedule();
   // "Ready without network" only once the app is in the worker's cache and the data is in.
