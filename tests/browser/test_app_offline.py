@@ -263,3 +263,40 @@ def test_published_app_precache_manifest_covers_every_file(site):
     config = json.loads((app / "config.json").read_text("utf-8"))
     assert config["refresh_seconds"] == REFRESH_SECONDS and config["mode"] == "issuer"
     assert not any(name.endswith(".py") or "/tests/" in name for name in files)
+
+
+def test_an_update_waits_for_the_next_start(playwright_instance, site, tmp_path):
+    """A new release published while the app is open is downloaded in the background and taken
+    at the next start, never under the clerk's queue."""
+    ministry, server = site
+    profile = tmp_path / "profile"
+    context, page, _ = install(playwright_instance, profile, server.url + "/scan/")
+    app = ministry.out / "scan"
+    page.reload()  # the first visit's page is not controlled by the worker; this one is
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    page.evaluate("window.__sameDocument = true")
+    # A new release: one file changed, its revision in sw.js with it.
+    css = app / "app.css"
+    old_revision = revision(css.read_bytes())
+    css.write_bytes(css.read_bytes() + b"/* release 2 */\n")
+    sw = (app / "sw.js").read_text("utf-8")
+    assert old_revision in sw
+    (app / "sw.js").write_text(sw.replace(old_revision, revision(css.read_bytes())), "utf-8")
+    page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+    wait_until(page, "navigator.serviceWorker.getRegistration().then(r => r.waiting !== null)")
+    # Still the same page, still the old release: nothing swapped under the queue.
+    assert page.evaluate("window.__sameDocument") is True
+    assert "release 2" not in page.evaluate("fetch('app.css').then(r => r.text())")
+    changed = [path for path, status, _ in server.requests() if path.startswith("/scan/app.css")]
+    assert changed  # the new file was downloaded in the background
+    context.close()
+
+    context = persistent_context(playwright_instance, profile)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/scan/")
+        wait_until(page, "document.documentElement.dataset.socpass === 'started' || "
+                         "document.documentElement.dataset.socpass === 'failed'")
+        wait_until(page, "fetch('app.css').then(r => r.text()).then(t => t.includes('release 2'))")
+    finally:
+        context.close()
