@@ -80,6 +80,17 @@ async function registerWorker() {
   return registration;
 }
 
+// On the first visit, the worker caches the app while the page starts: the decoder (its .wasm
+// is most of the app's bytes) waits until the worker controls the page, so it is downloaded once.
+async function controlled(registering) {
+  const registration = await registering;
+  if (!registration || navigator.serviceWorker.controller) return;
+  await new Promise((resolve) => {
+    navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true });
+    setTimeout(resolve, 20000); // a worker that cannot install must not keep the camera off
+  });
+}
+
 // --- the install prompt (the app works in a tab as well) -------------------------------------
 function offerInstall() {
   let deferred = null;
@@ -169,6 +180,7 @@ async function start() {
   let decoder = null;
   async function getDecoder() {
     if (!decoder) {
+      await controlled(registering);
       const { createDecoder } = await import("./decode/decoder.js");
       // publish names the vendored .wasm in config.json: never a CDN.
       decoder = createDecoder({ wasmUrl: config.decoder_wasm ? new URL(config.decoder_wasm, location.href).href : undefined });

@@ -20,6 +20,10 @@ workbox.loadModule("workbox-precaching");
 
 const PRECACHE = self.__WB_MANIFEST || [];
 
+// The first visit's page is taken over as soon as the app is cached, so what it loads later (the
+// decoder's WebAssembly, above all) comes from the cache instead of being downloaded twice. Only
+// pages that no worker controls can be taken: an update never swaps a page's worker (above).
+workbox.core.clientsClaim();
 workbox.precaching.cleanupOutdatedCaches();
 workbox.precaching.precacheAndRoute(PRECACHE, {
   // /scan/?venue=park is /scan/index.html: the venue is read by the page, not a different file.
