@@ -43,6 +43,7 @@ class StaticServer:
     def __init__(self, root: Path, port: int = 0) -> None:
         self.root = Path(root)
         self.log: list[tuple[str, int, int]] = []
+        self.wire: list[int] = []  # bytes per request on the wire: request and response, headers included
         self._lock = threading.Lock()
         server = self
 
@@ -72,11 +73,14 @@ class StaticServer:
                     self.send_header("ETag", etag)
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Content-Length", str(len(body)))
+                sent = sum(len(line) for line in self._headers_buffer) + 2
+                asked = len(self.requestline) + 2 + len(self.headers.as_bytes())
                 self.end_headers()
                 if body:
                     self.wfile.write(body)
                 with server._lock:
                     server.log.append((path, status, len(body)))
+                    server.wire.append(asked + sent + len(body))
 
         def handler(*args, **kwargs):
             return Handler(*args, directory=str(self.root), **kwargs)
@@ -90,6 +94,10 @@ class StaticServer:
     def requests(self) -> list[tuple[str, int, int]]:
         with self._lock:
             return list(self.log)
+
+    def wire_bytes(self, since: int = 0) -> int:
+        with self._lock:
+            return sum(self.wire[since:])
 
     def stop(self) -> None:
         self.httpd.shutdown()
