@@ -25,6 +25,10 @@ _SKIP_SUFFIXES = {".py", ".pyc", ".map"}
 SERVICE_WORKER = "sw.js"
 # Workbox's injectManifest convention: the placeholder sw.js reads the manifest from.
 MANIFEST_PLACEHOLDER = "self.__WB_MANIFEST"
+# The screen's markup is one file shared with the server page (verifier/templates/scanner.html
+# includes it); it goes into index.html here.
+SCREEN = "ui/screen.html"
+SCREEN_PLACEHOLDER = "<!-- screen: ui/screen.html (put here by socpass-issuer publish / serve) -->"
 FORMAT = 1
 
 MEDIA_TYPES = {
@@ -98,6 +102,11 @@ def revision(content: bytes) -> str:
 def build(config: dict[str, Any], *, app_dir: Path = APP_DIR) -> dict[str, bytes]:
     """Every file of the app (paths relative to the app's root), configured by `config`."""
     files = _source_files(app_dir)
+    index = files["index.html"].decode("utf-8")
+    if SCREEN_PLACEHOLDER not in index:
+        raise ConfigError(f"index.html: no {SCREEN_PLACEHOLDER}")
+    files["index.html"] = index.replace(SCREEN_PLACEHOLDER, files.pop(SCREEN).decode("utf-8").strip(), 1) \
+        .encode("utf-8")
     wasm = sorted(rel for rel in files if rel.startswith("vendor/") and rel.endswith(".wasm"))
     config = dict(config, venues=venues(), decoder_wasm=wasm[0] if wasm else None)
     files["config.json"] = _json(config)
