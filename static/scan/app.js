@@ -209,7 +209,12 @@ async function start() {
   }
 
   async function verifyFile(file) {
-    const found = await (await getDecoder()).decodeFile(file);
+    let found;
+    try {
+      found = await (await getDecoder()).decodeFile(file);
+    } catch (err) {
+      found = { error: "not_image" }; // the browser could not read it as a picture
+    }
     if (found && typeof found.text === "string") return verifyAndLog(found.text, "image");
     const key = { not_image: "photo_not_image", too_large: "photo_too_large" }[found && found.error] ||
       "photo_no_qr";

@@ -327,3 +327,38 @@ def test_an_update_waits_for_the_next_start(playwright_instance, site, tmp_path)
         wait_until(page, "fetch('app.css').then(r => r.text()).then(t => t.includes('release 2'))")
     finally:
         context.close()
+
+
+@needs_decoder
+def test_photo_messages_in_russian(playwright_instance, site, tmp_path):
+    """A photo that is no image, one far too large, one without a code: a clear message each,
+    no hang; a photo of the card: ПРИНЯТО. All offline."""
+    import numpy as np
+    from PIL import Image
+
+    from tests import imaging
+
+    ministry, server = site
+    profile = tmp_path / "profile"
+    installed_then_gone(playwright_instance, server, profile)
+    text = tmp_path / "notes.png"
+    text.write_text("это не картинка", "utf-8")
+    # 1 x 40,000,000 pixels in a small PNG: refused from its header, never decoded whole.
+    huge = tmp_path / "huge.png"
+    Image.new("L", (1, 40_000_000), 255).save(huge)
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(imaging.encode_bytes(np.full((480, 640), 255, np.uint8)))
+    card = tmp_path / "card.png"
+    card.write_bytes(imaging.encode_bytes(imaging.make_qr(ministry.qr["family"], box_size=6)))
+    context, page = cold_start(playwright_instance, profile, server.url + "/scan/")
+    try:
+        for path, expected in ((text, "Это не изображение"), (huge, "Фото слишком большое"),
+                               (blank, "На фото не найден QR-код")):
+            page.set_input_files("#photo", str(path))
+            assert verdict(page) == "ОШИБКА"
+            assert page.locator("#message").inner_text().startswith(expected)
+            next_customer(page)
+        page.set_input_files("#photo", str(card))
+        assert verdict(page) == "ПРИНЯТО"
+    finally:
+        context.close()
