@@ -159,10 +159,10 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
         assert sent == []  # nothing left the page during the scans
         result = page.evaluate("t => window.socpass.verify(t)", "  " + ministry.qr["family"] + "\n")
         assert (result["verdict"], result["code"]) == ("accept", "valid")
-        status = page.evaluate("window.socpass.status()")
-        assert status["refresh"]["failed_at"] is not None  # offline: the refresh failed …
-        assert status["synced_at"] is not None           # … and the data it kept is dated
-        assert "не удалось" in page.locator("#sync-status").inner_text()
+        wait_until(page, "window.socpass.status().then(s => s.refresh.failed_at !== null)")
+        status = page.evaluate("window.socpass.status()")  # offline: the refresh failed …
+        assert status["synced_at"] is not None            # … and the data it kept is dated
+        wait_until(page, "document.getElementById('sync-status').textContent.includes('не удалось')")
         assert sent == []
     finally:
         context.close()
