@@ -79,6 +79,47 @@ def first_visit_and_refresh(playwright, root: Path) -> dict:
         raise
 
 
+def federal_refresh(playwright, root: Path, regions: int) -> dict:
+    """The federal app over `regions` ministries on one static server: the bytes of a refresh
+    when nothing changed (the federation's list and bundle, each region's files as the engine
+    asks for them)."""
+    from tests.browser.app_shell_harness import (PublishedMinistry, StaticServer, engine_merged,
+                                                 install_standin_engine, persistent_context)
+
+    site = root / "federal"
+    site.mkdir()
+    server = StaticServer(site)
+    try:
+        for i in range(regions):
+            region = PublishedMinistry(home=root / f"region{i}", out=site / f"r{i}",
+                                       url=f"{server.url}/r{i}")
+            region.cli("init", "--issuer-id", f"RU-{10 + i}", "--name", f"Регион {10 + i}",
+                       "--url", region.url, "--region", str(10 + i))
+            region.publish()
+        fed = PublishedMinistry(home=root / "federation", out=site, url=server.url)
+        fed.cli("federation", "init", "--iss", "RU-FED", "--name", "Минтруд России")
+        for i in range(regions):
+            fed.cli("federation", "add", str(site / f"r{i}"), "--url", f"{server.url}/r{i}")
+        fed.cli("federation", "publish", "--out", str(site))
+        if not engine_merged():
+            install_standin_engine(site / "scan")
+        context = persistent_context(playwright, root / "federal-profile")
+        try:
+            page = context.new_page()
+            page.goto(server.url + "/scan/")
+            page.wait_for_selector(READY_SELECTOR, timeout=120000)
+            page.evaluate("window.socpass.ready")
+            before = len(server.requests())
+            report = page.evaluate("window.socpass.sync()")
+            got = server.requests()[before:]
+            return {"regions": regions, "bytes": server.wire_bytes(before), "requests": len(got),
+                    "statuses": sorted({status for _, status, _ in got}), "ok": report["ok"]}
+        finally:
+            context.close()
+    finally:
+        server.stop()
+
+
 def cold_start_offline(playwright, profile: Path, url: str, qr: str, rounds: int) -> list[float]:
     """From navigation to the verdict on screen, handheld path, browser offline, server gone."""
     from tests.browser.app_shell_harness import persistent_context
@@ -141,6 +182,7 @@ def main(quick: bool = False) -> dict:
         got["server"].stop()
         results["first_visit"] = got["first_visit"]
         results["refresh_unchanged_one_ministry"] = got["refresh_unchanged"]
+        results["refresh_unchanged_federal"] = federal_refresh(p, Path(tmp), 2 if quick else 10)
         cold = cold_start_offline(p, got["profile"], got["url"], got["qr"], 2 if quick else 7)
         results["cold_start_offline_s"] = {"median": round(statistics.median(cold), 3),
                                            "runs": [round(t, 3) for t in cold]}
