@@ -129,10 +129,15 @@ async function start() {
   let resolveReady;
   const ready = new Promise((resolve) => { resolveReady = resolve; });
 
-  function useSnapshot(next) {
-    snapshot = next;
-    verifier = snapshot ? engineModule.createVerifier(snapshot,
+  // One verifier per snapshot and venue; a newer call wins if two overlap.
+  let building = 0;
+  async function useSnapshot(next) {
+    const mine = ++building;
+    const made = next ? await engineModule.createVerifier(next,
       { venue, messages, deviceKey, seen: store.seen }) : null;
+    if (mine !== building) return;
+    snapshot = next;
+    verifier = made;
     if (verifier) resolveReady();
   }
 
@@ -144,7 +149,7 @@ async function start() {
       if (screen) screen.refreshStatus();
     },
   });
-  useSnapshot((await sync.load()) || null);
+  await useSnapshot((await sync.load()) || null);
 
   async function verifyAndLog(raw, via) {
     if (!verifier) {
@@ -162,7 +167,7 @@ async function start() {
 
   async function status() {
     const now = nowSeconds();
-    const base = verifier ? verifier.status(now) : { synced_at: null, issuers: [], level: "error", ok: false };
+    const base = verifier ? await verifier.status(now) : { synced_at: null, issuers: [], level: "error", ok: false };
     const state = sync.state();
     // "Last refreshed" is the last refresh that reached the publication (a 304 included: the
     // data was confirmed current then), not merely "within its ttl".
@@ -250,14 +255,14 @@ async function start() {
     }
     picker.value = venue;
   }
-  picker.addEventListener("change", () => {
+  picker.addEventListener("change", async () => {
     if (!kinds.includes(picker.value)) return;
     venue = picker.value;
     remember(venue);
     const url = new URL(location.href);
     url.searchParams.set("venue", venue);
     history.replaceState(null, "", url.href);
-    useSnapshot(snapshot);
+    await useSnapshot(snapshot);
     screen.applyLanguage();
     $("qr").focus();
   });

@@ -52,10 +52,12 @@ export function createSync({ config, store, syncPublication, onSnapshot, onState
       outcome = { snapshot: previous, report: { ok: false, error: String((err && err.message) || err) } };
     }
     const report = outcome.report || {};
-    const failed = report.ok === false || !outcome.snapshot || report.error;
+    // A region that could not be refreshed is a failed refresh too: its data is as old as before.
+    const failed = report.ok === false || !outcome.snapshot || Boolean(report.error) ||
+      (Array.isArray(report.errors) && report.errors.length > 0);
     if (outcome.snapshot && outcome.snapshot !== previous) {
       await store.put("snapshot", outcome.snapshot);
-      onSnapshot(outcome.snapshot);
+      await onSnapshot(outcome.snapshot);
     }
     if (failed) {
       state = Object.assign({}, state, { failed_at: now, error: report.error || "sync failed" });

@@ -364,3 +364,22 @@ def test_photo_messages_in_russian(playwright_instance, site, tmp_path):
         assert verdict(page) == "ПРИНЯТО"
     finally:
         context.close()
+
+
+def test_venue_picker_is_remembered_and_installs_with_its_venue(playwright_instance, site, tmp_path):
+    ministry, server = site
+    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/?venue=sport")
+    try:
+        assert page.locator("#venue-kind").input_value() == "sport"
+        assert page.get_attribute('link[rel="manifest"]', "href") == "manifest-sport.webmanifest"
+        page.select_option("#venue-kind", "zoo")
+        wait_until(page, "location.search === '?venue=zoo'")
+        assert page.get_attribute('link[rel="manifest"]', "href") == "manifest-zoo.webmanifest"
+        assert page.title() == "Проверка удостоверения — Зоосад"
+        assert page.evaluate("document.activeElement.id") == "qr"  # back to the scanner field
+        page.goto(server.url + "/scan/")
+        wait_until(page, "document.documentElement.dataset.socpass === 'started'")
+        assert page.locator("#venue-kind").input_value() == "zoo"
+        assert page.evaluate("window.socpass.status()")["venue"] == "zoo"
+    finally:
+        context.close()
