@@ -320,6 +320,12 @@ async function start() {
   if (registration && first.state.ok_at) {
     await navigator.serviceWorker.ready;
     welcome(first.state.ok_at);
+  } else if (!registration) {
+    // No service worker (plain http:// beyond this device, or a private window): it works
+    // while online, and says it will not start without the network.
+    const note = $("ready-note");
+    note.textContent = STRINGS[screen.language()].app_no_offline;
+    note.hidden = false;
   }
 }
 
