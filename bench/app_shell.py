@@ -11,6 +11,7 @@ before the merge the test harness's stand-in engine answers and the figures say 
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import tempfile
 import time
@@ -142,6 +143,52 @@ def cold_start_offline(playwright, profile: Path, url: str, qr: str, rounds: int
     return times
 
 
+def _goto_to_verdict(page, url: str) -> float:
+    start = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector("#result:not([hidden])", timeout=30000)
+    return time.perf_counter() - start
+
+
+def camera_cold_start(playwright, profile: Path, url: str, qr: str, root: Path,
+                      rounds: int) -> dict:
+    """From navigation to a camera verdict on screen (the code in view from the first frame):
+    the app offline from its worker, against today's server page on loopback (same video)."""
+    from tests.browser import harness
+    from tests.browser.app_shell_harness import persistent_context
+
+    video = harness.camera_video(root / "camera.y4m", qr, frames=30)
+    app = []
+    for _ in range(rounds):
+        context = persistent_context(playwright, profile, *harness.fake_camera_args(video), offline=True)
+        try:
+            app.append(_goto_to_verdict(context.new_page(), url + "/scan/"))
+        finally:
+            context.close()
+    ministry = harness.Ministry(root / "baseline")
+    server, _ = harness.venue(root / "baseline", "venue", [str(ministry.published)], int(time.time()),
+                              recent_window=0)
+    baseline_video = harness.camera_video(root / "baseline.y4m", ministry.qr["family"], frames=30)
+    page_times = []
+    try:
+        for _ in range(rounds):
+            browser = playwright.chromium.launch(executable_path=harness.chromium_executable(),
+                                                 headless=True,
+                                                 args=[*harness.BASE_ARGS,
+                                                       *harness.fake_camera_args(baseline_video)])
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page_times.append(_goto_to_verdict(page, server.url + "/"))
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    return {"app_offline_median_s": round(statistics.median(app), 3),
+            "server_page_median_s": round(statistics.median(page_times), 3),
+            "ratio": round(statistics.median(app) / statistics.median(page_times), 2),
+            "app_runs": [round(t, 3) for t in app], "server_page_runs": [round(t, 3) for t in page_times]}
+
+
 def memory_over_scans(playwright, profile: Path, url: str, qr: str, scans: int) -> list[tuple[int, float]]:
     """The JS heap after forced GC at a few points of `scans` verdicts shown on the screen."""
     from tests.browser.app_shell_harness import persistent_context
@@ -174,8 +221,9 @@ def memory_over_scans(playwright, profile: Path, url: str, qr: str, scans: int) 
 def main(quick: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.app_shell_harness import engine_merged
+    from tests.browser.app_shell_harness import decoder_merged, engine_merged
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request lines in the figures
     results: dict = {"engine": "real" if engine_merged() else "stand-in (before the merge)"}
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         got = first_visit_and_refresh(p, Path(tmp))
@@ -186,6 +234,11 @@ def main(quick: bool = False) -> dict:
         cold = cold_start_offline(p, got["profile"], got["url"], got["qr"], 2 if quick else 7)
         results["cold_start_offline_s"] = {"median": round(statistics.median(cold), 3),
                                            "runs": [round(t, 3) for t in cold]}
+        if decoder_merged():
+            results["camera_cold_start"] = camera_cold_start(p, got["profile"], got["url"], got["qr"],
+                                                             Path(tmp), 2 if quick else 7)
+        else:
+            results["camera_cold_start"] = "needs DECODE's decode/ (after the merge)"
         results["heap_mb_after_scans"] = memory_over_scans(p, got["profile"], got["url"], got["qr"],
                                                            100 if quick else 1000)
     print(json.dumps(results, indent=1, ensure_ascii=False))
