@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,10 +67,14 @@ def install(playwright, profile, url):
     """The clerk's first visit, online: the app is cached by its service worker and synced."""
     context = persistent_context(playwright, profile)
     page = context.new_page()
+    asked = []
+    context.on("request", lambda request: asked.append(request.url))
     page.goto(url)
     page.wait_for_selector("#ready-note:not([hidden])", timeout=30000)
     note = page.locator("#ready-note").inner_text()
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    origin = url.split("/scan/")[0] + "/"
+    assert [u for u in asked if not u.startswith(origin)] == []  # never a CDN, never elsewhere
     return context, page, note
 
 
@@ -80,6 +85,17 @@ def cold_start(playwright, profile, url, *extra_args):
     page.goto(url)
     wait_until(page, "document.documentElement.dataset.socpass === 'started'")
     return context, page
+
+
+@contextmanager
+def installed(playwright, server, profile, path="/scan/"):
+    """The app installed online and its data loaded: the page, closed afterwards."""
+    context, page, _ = install(playwright, profile, server.url + path)
+    try:
+        page.evaluate("window.socpass.ready")
+        yield page
+    finally:
+        context.close()
 
 
 def installed_then_gone(playwright, server, profile, path="/scan/") -> None:
@@ -172,9 +188,7 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
 @needs_engine
 def test_revocation_reaches_the_app_within_one_refresh(playwright_instance, fast_site, tmp_path):
     ministry, server = fast_site
-    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/")
-    try:
-        page.evaluate("window.socpass.ready")
+    with installed(playwright_instance, server, tmp_path / "profile") as page:
         first = page.evaluate("t => window.socpass.verify(t)", ministry.qr["family"])
         assert first["code"] == "valid"
         before = len(server.requests())
@@ -185,15 +199,11 @@ def test_revocation_reaches_the_app_within_one_refresh(playwright_instance, fast
         # It came from a refresh of its own (no sync() called): a status list fetched again.
         assert any(path.startswith("/status/") and status == 200
                    for path, status, _ in server.requests()[before:])
-    finally:
-        context.close()
 
 
 def test_refreshes_by_itself_every_interval(playwright_instance, fast_site, tmp_path):
     ministry, server = fast_site
-    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/")
-    try:
-        page.evaluate("window.socpass.ready")
+    with installed(playwright_instance, server, tmp_path / "profile") as page:
         first = page.evaluate("window.socpass.status()")["refresh"]
         assert first["interval_seconds"] == REFRESH_SECONDS
         before = len(server.requests())
@@ -201,30 +211,22 @@ def test_refreshes_by_itself_every_interval(playwright_instance, fast_site, tmp_
                    seconds=REFRESH_SECONDS * 2 + 5)
         data = [r for r in server.requests()[before:] if not r[0].startswith("/scan/")]
         assert data and {status for _, status, _ in data} == {304}  # unchanged: no body
-    finally:
-        context.close()
 
 
 def test_refresh_with_nothing_changed_costs_304s(playwright_instance, site, tmp_path):
     ministry, server = site
-    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/")
-    try:
-        page.evaluate("window.socpass.ready")
+    with installed(playwright_instance, server, tmp_path / "profile") as page:
         before = len(server.requests())
         report = page.evaluate("window.socpass.sync()")
         assert report["ok"] is True
         again = [r for r in server.requests()[before:] if not r[0].startswith("/scan/")]
         assert again and all(status == 304 and size == 0 for _, status, size in again), again
-    finally:
-        context.close()
 
 
 @needs_engine
 def test_bad_input_gets_a_russian_verdict_without_a_hang(playwright_instance, site, tmp_path):
     ministry, server = site
-    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/")
-    try:
-        page.evaluate("window.socpass.ready")
+    with installed(playwright_instance, server, tmp_path / "profile") as page:
         huge = page.evaluate("window.socpass.verify('7'.repeat(5 * 1024 * 1024))")
         assert (huge["verdict"], huge["code"]) == ("reject", "malformed")
         assert any("\u0400" <= ch <= "\u04ff" for ch in huge["message"])
@@ -235,8 +237,6 @@ def test_bad_input_gets_a_russian_verdict_without_a_hang(playwright_instance, si
         page.keyboard.press("Enter")
         assert verdict(page) == "ОТКАЗ"
         assert page.locator("#message").inner_text().startswith("Это не QR-код удостоверения")
-    finally:
-        context.close()
 
 
 @needs_decoder
@@ -257,9 +257,7 @@ def test_fake_camera_offline_gives_accepted(playwright_instance, site, tmp_path)
 
 def test_stats_export_is_csv_without_personal_data(playwright_instance, site, tmp_path):
     ministry, server = site
-    context, page, _ = install(playwright_instance, tmp_path / "profile", server.url + "/scan/")
-    try:
-        page.evaluate("window.socpass.ready")
+    with installed(playwright_instance, server, tmp_path / "profile") as page:
         codes = [page.evaluate("t => window.socpass.verify(t)", ministry.qr[person])["code"]
                  for person in ("family", "revoked")]
         if engine_merged():
@@ -272,8 +270,6 @@ def test_stats_export_is_csv_without_personal_data(playwright_instance, site, tm
         assert [line.split(";")[3] for line in lines[1:]] == codes
         assert {line.split(";")[9] for line in lines[1:]} == {"api"}
         assert "Иванова" not in csv and ministry.qr["family"] not in csv
-    finally:
-        context.close()
 
 
 def test_published_app_precache_manifest_covers_every_file(site):
