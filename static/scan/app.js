@@ -182,13 +182,18 @@ async function start() {
   }
 
   // The camera and photos: decoded here (decode/), never sent anywhere.
+  // One decoder for the camera and photos, made once (a photo may come while the camera starts).
   let decoder = null;
-  async function getDecoder() {
+  function getDecoder() {
     if (!decoder) {
-      await controlled(registering);
-      const { createDecoder } = await import("./decode/decoder.js");
-      // publish names the vendored .wasm in config.json: never a CDN.
-      decoder = createDecoder({ wasmUrl: config.decoder_wasm ? new URL(config.decoder_wasm, location.href).href : undefined });
+      decoder = (async () => {
+        await controlled(registering);
+        const { createDecoder } = await import("./decode/decoder.js");
+        // publish names the vendored .wasm in config.json: never a CDN.
+        return createDecoder({ wasmUrl: config.decoder_wasm ?
+          new URL(config.decoder_wasm, location.href).href : undefined });
+      })();
+      decoder.catch(() => { decoder = null; }); // a failed start is tried again next time
     }
     return decoder;
   }
