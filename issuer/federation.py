@@ -148,10 +148,11 @@ class Federation:
                 "issuers": state["issuers"], "rules": state["rules"],
                 "root_kids": [r["kid"] for r in state["roots"]]}
 
-    def publish(self, out: Path, now: int, *, bundle: bool = True,
-                app_refresh: int | None = None) -> dict[str, Any]:
-        """`app_refresh`: also write the offline scanner app under scan/, configured with the
-        pinned roots for all regions, refreshing every `app_refresh` seconds."""
+    def publish(self, out: Path, now: int, *, bundle: bool = True, app_refresh: int | None = None,
+                app_dir: Path | None = None) -> dict[str, Any]:
+        """`app_refresh`: also write the offline scanner app (from `app_dir`, default the
+        checkout's) under scan/, configured with the pinned roots for all regions, refreshing
+        every `app_refresh` seconds."""
         state = self._load()
         key, kid = self._root(state)
         state["seq"] += 1
@@ -181,7 +182,8 @@ class Federation:
             config = scanapp.federation_config(iss=state["iss"], name=state["name"],
                                                roots=self.roots_jwks(state),
                                                refresh_seconds=app_refresh)
-            written = write_files(out, scanapp.under_prefix(scanapp.build(config)))
+            written = write_files(out, scanapp.under_prefix(
+                scanapp.build(config, app_dir=app_dir or scanapp.APP_DIR)))
             result.update(app=str(out / scanapp.APP_PREFIX / "index.html"), app_files=len(written))
         self._save(state)
         return result
@@ -277,4 +279,5 @@ def run(settings: Any, args: argparse.Namespace, now: int) -> dict[str, Any]:
     if cmd == "list":
         return fed.list()
     return fed.publish(Path(args.out), now, bundle=not args.no_bundle,
-                       app_refresh=None if args.no_app else settings.app_refresh)
+                       app_refresh=None if args.no_app else settings.app_refresh,
+                       app_dir=settings.app_dir)

@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.errors import ConfigError
 
-# static/scan/ of the checkout (the project runs from its checkout: `make install` is editable).
+# static/scan/ of the checkout (`make install` is editable); SOCPASS_APP_DIR names another copy.
 APP_DIR = Path(__file__).resolve().parent.parent / "static" / "scan"
 APP_PREFIX = "scan/"
 # What never goes out: tests, scripts and caches next to the app's files.
@@ -84,7 +84,7 @@ def federation_config(*, iss: str, name: str, roots: dict[str, Any],
 def _source_files(app_dir: Path) -> dict[str, bytes]:
     if not (app_dir / "index.html").is_file() or not (app_dir / SERVICE_WORKER).is_file():
         raise ConfigError(f"файлы приложения сканера не найдены / the scanner app's files are "
-                          f"missing: {app_dir}")
+                          f"missing: {app_dir} (SOCPASS_APP_DIR)")
     files = {}
     for path in sorted(app_dir.rglob("*")):
         rel = path.relative_to(app_dir)

@@ -499,7 +499,8 @@ class IssuerService:
 
         info = self.issuer_info()
         return scanapp.build(scanapp.issuer_config(iss=info["iss"], name=info["name"],
-                                                   refresh_seconds=self.settings.app_refresh))
+                                                   refresh_seconds=self.settings.app_refresh),
+                             app_dir=self.settings.app_dir or scanapp.APP_DIR)
 
     # --- printed card ----------------------------------------------------------------------------
 

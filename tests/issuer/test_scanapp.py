@@ -60,7 +60,7 @@ def test_the_same_app_twice_has_the_same_revisions(service: IssuerService, tmp_p
 
 
 def test_build_refuses_an_app_directory_without_its_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="scanner app"):
+    with pytest.raises(ConfigError, match="scanner app.*SOCPASS_APP_DIR"):
         scanapp.build(scanapp.issuer_config(iss="X", name="X", refresh_seconds=60), app_dir=tmp_path)
 
 
@@ -108,3 +108,22 @@ def test_serve_scan_edges(app: Flask) -> None:
     assert scanapp.media_type("worker.mjs").startswith("text/javascript")
     config = client.get("/scan/config.json").get_json()
     assert config["mode"] == "issuer" and config["iss"] == ISSUER_ID
+
+
+def test_app_dir_setting_names_another_copy(env: dict, tmp_path: Path) -> None:
+    import shutil
+
+    from issuer.config import Settings
+
+    copy = tmp_path / "app-copy"
+    shutil.copytree(scanapp.APP_DIR, copy, ignore=shutil.ignore_patterns("engine", "decode"))
+    (copy / "app.css").write_text("/* the installed copy */\n", "utf-8")
+    settings = Settings.from_env(dict(env, SOCPASS_APP_DIR=str(copy)))
+    assert settings.app_dir == copy
+    svc = IssuerService.open(settings, actor="test")
+    try:
+        svc.init_issuer(ISSUER_ID, "Министерство", "https://szn.example", region="27")
+        svc.publish(tmp_path / "pub")
+        assert (tmp_path / "pub/scan/app.css").read_text("utf-8") == "/* the installed copy */\n"
+    finally:
+        svc.close()
