@@ -5,14 +5,14 @@ import argparse
 import inspect
 from pathlib import Path
 
-from bench import (browser_decode, browser_verify, http_bench, import_bench, qr_decode, qr_size, scan_latency,
-                   statuslist_bench, sync_bench, verify_speed)
+from bench import (app_shell, browser_decode, browser_verify, http_bench, import_bench, qr_decode, qr_size,
+                   scan_latency, statuslist_bench, sync_bench, verify_speed)
 
 # In the order of the table (figure numbers in docs/benchmarks.md).
 BENCHES = {"verify": verify_speed.main, "http": http_bench.main, "decode": qr_decode.main,
            "import": import_bench.main, "statuslist": statuslist_bench.main, "qr": qr_size.main,
            "sync": sync_bench.main, "scan": scan_latency.main, "browser-decode": browser_decode.main,
-           "browser": browser_verify.main}
+           "browser": browser_verify.main, "app": app_shell.main}
 
 
 def main() -> None:

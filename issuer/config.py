@@ -114,6 +114,11 @@ SETTINGS: tuple[Setting, ...] = (
             "trusted proxy), true or false"),
     Setting("SOCPASS_DB_POOL_SIZE", "db_pool_size", "5", _int_parser(1, 200),
             "PostgreSQL connections kept open per process (up to twice as many under load)"),
+    Setting("SOCPASS_APP_REFRESH", "app_refresh", "300", _int_parser(1, 86400),
+            "seconds between the offline scanner app's refreshes of its data (/scan/, publish)"),
+    Setting("SOCPASS_APP_DIR", "app_dir", None, lambda n, v: Path(v).expanduser().resolve(),
+            "the offline scanner app's files that publish and serve use (default: static/scan "
+            "of the checkout; set it where the package is installed without its checkout)"),
 )
 
 
@@ -132,6 +137,8 @@ class Settings:
     secret_key: str | None = None
     cookie_secure: str = "auto"
     db_pool_size: int = 5
+    app_refresh: int = 300
+    app_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> "Settings":

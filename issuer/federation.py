@@ -148,7 +148,11 @@ class Federation:
                 "issuers": state["issuers"], "rules": state["rules"],
                 "root_kids": [r["kid"] for r in state["roots"]]}
 
-    def publish(self, out: Path, now: int, *, bundle: bool = True) -> dict[str, Any]:
+    def publish(self, out: Path, now: int, *, bundle: bool = True, app_refresh: int | None = None,
+                app_dir: Path | None = None) -> dict[str, Any]:
+        """`app_refresh`: also write the offline scanner app (from `app_dir`, default the
+        checkout's) under scan/, configured with the pinned roots for all regions, refreshing
+        every `app_refresh` seconds."""
         state = self._load()
         key, kid = self._root(state)
         state["seq"] += 1
@@ -171,6 +175,16 @@ class Federation:
             _write(out / BUNDLE_PATH, btoken + "\n")
             result.update(bundle=str(out / BUNDLE_PATH), bundle_regions=sorted(regions),
                           bundle_failed=failed)
+        if app_refresh is not None:
+            from issuer import scanapp
+            from issuer.publishing import write_files
+
+            config = scanapp.federation_config(iss=state["iss"], name=state["name"],
+                                               roots=self.roots_jwks(state),
+                                               refresh_seconds=app_refresh)
+            written = write_files(out, scanapp.under_prefix(
+                scanapp.build(config, app_dir=app_dir or scanapp.APP_DIR)))
+            result.update(app=str(out / scanapp.APP_PREFIX / "index.html"), app_files=len(written))
         self._save(state)
         return result
 
@@ -241,6 +255,7 @@ def add_parser(sub: Any) -> None:
     f = fsub.add_parser("publish", help="sign and write the list, the bundle and the roots")
     f.add_argument("--out", required=True)
     f.add_argument("--no-bundle", action="store_true")
+    f.add_argument("--no-app", action="store_true", help="without the offline scanner app (scan/)")
 
 
 def run(settings: Any, args: argparse.Namespace, now: int) -> dict[str, Any]:
@@ -263,4 +278,6 @@ def run(settings: Any, args: argparse.Namespace, now: int) -> dict[str, Any]:
         return fed.set_rules(rules)
     if cmd == "list":
         return fed.list()
-    return fed.publish(Path(args.out), now, bundle=not args.no_bundle)
+    return fed.publish(Path(args.out), now, bundle=not args.no_bundle,
+                       app_refresh=None if args.no_app else settings.app_refresh,
+                       app_dir=settings.app_dir)

@@ -474,9 +474,12 @@ class IssuerService:
         return token
 
     def publish(self, out_dir: str | Path) -> dict[str, Any]:
-        """Write what a verifier syncs: metadata, JWKS and every status list, each atomically."""
+        """Write what a verifier syncs: metadata, JWKS and every status list, each atomically;
+        and the offline scanner app under scan/, which syncs the same files from its origin."""
+        from issuer import scanapp
+
         metadata = self.metadata()
-        files: dict[str, bytes] = {}
+        files: dict[str, bytes] = scanapp.under_prefix(self.scan_app_files())
         for list_id in self.status_list_ids():
             files[publishing.status_path(list_id)] = self.status_list_token(list_id).encode("ascii")
         files[publishing.JWKS_PATH] = publishing.json_bytes(self.jwks())
@@ -484,7 +487,20 @@ class IssuerService:
         # Metadata last: a verifier that syncs while we write never sees a list it cannot fetch.
         files[publishing.METADATA_PATH] = publishing.json_bytes(metadata.to_json())
         written = publishing.write_files(Path(out_dir), files)
-        return {"out": str(Path(out_dir).resolve()), "iss": metadata.iss, "files": written}
+        app = [rel for rel in written if rel.startswith(scanapp.APP_PREFIX)]
+        return {"out": str(Path(out_dir).resolve()), "iss": metadata.iss,
+                "files": [rel for rel in written if not rel.startswith(scanapp.APP_PREFIX)],
+                "app": str((Path(out_dir) / scanapp.APP_PREFIX / "index.html").resolve()),
+                "app_files": len(app)}
+
+    def scan_app_files(self) -> dict[str, bytes]:
+        """The offline scanner app (static/scan/) configured for this issuer."""
+        from issuer import scanapp
+
+        info = self.issuer_info()
+        return scanapp.build(scanapp.issuer_config(iss=info["iss"], name=info["name"],
+                                                   refresh_seconds=self.settings.app_refresh),
+                             app_dir=self.settings.app_dir or scanapp.APP_DIR)
 
     # --- printed card ----------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ Everything under static/scan/vendor/ is described by static/scan/vendor/manifest
                    "integrity": "sha512-...",
                    "files": [{"from": "package/LICENSE", "to": "LICENSE", "sha256": "..."}]}]}
 
-A package's files land in static/scan/vendor/NAME-VERSION/ (`to` is relative to it). To add a
+A package's files land in static/scan/vendor/NAME-VERSION/ (`to` is relative to it), or in the
+folder its optional `dir` names when several packages must sit side by side (Workbox). To add a
 package, write its entry with `name`, `version`, `license` and `files[].from`/`to` (leave out
 `tarball`, `integrity` and `sha256`) and run the script: it takes the tarball URL and its
 integrity from the registry's record of that exact version, and says so. Once written, the
@@ -26,7 +27,6 @@ import base64
 import hashlib
 import io
 import json
-import shutil
 import sys
 import tarfile
 import urllib.parse
@@ -68,7 +68,9 @@ def _safe_relative(path: str, pkg: dict) -> PurePosixPath:
 
 
 def package_dir(vendor: Path, pkg: dict) -> Path:
-    return vendor / f"{pkg['name']}-{pkg['version']}"
+    # Packages meant to sit side by side (Workbox's modules, found by one modulePathPrefix) name a
+    # common `dir`; the others get NAME-VERSION of their own.
+    return vendor / _safe_relative(pkg.get("dir") or f"{pkg['name']}-{pkg['version']}", pkg)
 
 
 def listed_files(vendor: Path, manifest: dict) -> dict[Path, str]:
@@ -116,8 +118,6 @@ def refresh(vendor: Path = VENDOR, only: set[str] | None = None, registry: str =
                 pkg[key] = dist[key]
         files = extract(download(pkg["tarball"], pkg["integrity"]), pkg)
         target = package_dir(vendor, pkg)
-        if target.exists():
-            shutil.rmtree(target)
         for entry in pkg["files"]:
             out = target / entry["to"]
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +128,7 @@ def refresh(vendor: Path = VENDOR, only: set[str] | None = None, registry: str =
     write_manifest(vendor, manifest)
 
 
-_KEY_ORDER = ("name", "version", "license", "tarball", "integrity", "files")
+_KEY_ORDER = ("name", "version", "license", "dir", "tarball", "integrity", "files")
 
 
 def write_manifest(vendor: Path, manifest: dict) -> None:

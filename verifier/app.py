@@ -17,6 +17,7 @@ except ImportError:  # the stdlib's writer does the same, slower
 
 from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 from verifier import views
 from verifier.background import BackgroundSync
@@ -26,8 +27,10 @@ from verifier.policy import VenuePolicy, load_policy
 from verifier.scanlog import ScanLog
 from verifier.service import Verifier
 
-# The scanner page's scripts and styles live in the repository's static/ directory.
+# The scanner page's scripts and styles live in the repository's static/ directory; its screen
+# (markup, scripts, styles) is the offline app's, in static/scan/ui/.
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+SHARED_UI_DIR = STATIC_DIR / "scan" / "ui"
 
 # No inline script or style anywhere: a name in a credential can never become code, even if a
 # template or a script made a mistake. Camera access stays with this origin (the scanner page).
@@ -140,6 +143,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
                       window=settings.recent_window, keep_days=settings.scanlog_days,
                       flush_every=settings.scanlog_flush_ms / 1000)
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(SHARED_UI_DIR))])
     # Werkzeug answers 413 before reading a body larger than this (views make it JSON).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json = FastJSONProvider(app)

@@ -1,10 +1,12 @@
-// Scanner page of the socpass verifier: camera, handheld scanner, paste and photo, one verdict.
-// Every value from the server is shown with textContent only (never as markup), after
+// The scanner screen shared by the server page of socpass-verifier and the offline app:
+// camera, handheld scanner, paste and photo, one verdict, the status bar. Where a verdict comes
+// from is the engine's business (over HTTP, or in this browser): see startScreen().
+// Every value from a Result is shown with textContent only (never as markup), after
 // displayText() has made bidi overrides and control characters visible as U+FFFD.
-import { createCamera } from "./scanner/camera.js";
-import { displayText, fromRussianLayout } from "./scanner/safe.js";
-import { audioContext, playSound } from "./scanner/sound.js";
-import { STRINGS } from "./scanner/text.js";
+import { createCamera } from "./camera.js";
+import { displayText, fromRussianLayout } from "./safe.js";
+import { audioContext, playSound } from "./sound.js";
+import { STRINGS } from "./text.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -168,7 +170,7 @@ function show(kind, result, message) {
   section.hidden = false;
   section.scrollTop = 0;
   playSound(kind);
-  camera.pause();
+  if (camera) camera.pause();
   const bar = $("countdown-bar");
   bar.style.transition = "none";
   bar.style.width = "100%";
@@ -186,7 +188,7 @@ function dismiss() {
   if (!shown) return;
   shown = null;
   $("result").hidden = true;
-  camera.resume();
+  if (camera) camera.resume();
   focusInput();
   refreshStatus();
 }
@@ -203,39 +205,38 @@ function showPhotoFailed(reason) {
   show("photo", null, (reason ? reason + " " : "") + t("photo_next_steps"));
 }
 
-// --- talking to the verifier ---------------------------------------------------------------
-async function send(url, init, onRefused) {
-  let response;
+// --- asking the engine ----------------------------------------------------------------------
+// engine: {verifyText(text) -> Promise<Result>, verifyFile(file) -> Promise<Result> (rejects
+//          with {photo: true, message, message_en} for a photo it cannot use),
+//          scanFrame(canvas) -> Promise<camera answer> (see camera.js), status() -> Promise<object>,
+//          venueName(lang) -> string, statsLink(lang) -> href or null, exportStats?(lang),
+//          onLanguage?(lang)}
+// A promise that rejects with {message, message_en} (or an Error) becomes the ОШИБКА screen.
+let engine = null;
+
+function errorText(err) {
+  if (err && (err.message || err.message_en)) return lang === "en" && err.message_en ? err.message_en : err.message;
+  return t("server_unreachable");
+}
+
+async function ask(promise) {
+  let result;
   try {
-    response = await fetch(url, Object.assign({ cache: "no-store" }, init));
+    result = await promise;
   } catch (err) {
-    showError(t("server_unreachable"));
+    // A photo the engine could not use is not "server down": it says what to do next.
+    if (err && err.photo) showPhotoFailed(errorText(err));
+    else showError(errorText(err));
     return;
   }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch (err) {
-    body = null;
-  }
-  if (response.ok && body && body.verdict) {
-    showResult(body);
-  } else if (onRefused && response.status >= 400 && response.status < 500) {
-    onRefused((body && (lang === "en" ? body.message_en : body.message)) || "");
-  } else {
-    showError((body && (lang === "en" ? body.message_en : body.message)) ||
-      t("error_status") + " " + response.status);
-  }
+  if (result && result.verdict) showResult(result);
+  else showError(errorText(result));
 }
 
 function verifyText(raw) {
   const text = fromRussianLayout(raw.trim());
   if (!text) return;
-  send("/api/verify", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ qr: text }),
-  });
+  ask(engine.verifyText(text));
 }
 
 // --- the camera --------------------------------------------------------------------------------
@@ -247,19 +248,23 @@ function setCameraState(key, state) {
   $("viewfinder").hidden = state === "error"; // no dark box pretending to be a camera
 }
 
-const camera = createCamera($("camera"), { setState: setCameraState, onResult: showResult });
+let camera = null;
 
 // --- the cache's freshness ----------------------------------------------------------------
 let lastStatus = null;
 
 async function refreshStatus() {
   try {
-    const response = await fetch("/api/status", { cache: "no-store" });
-    lastStatus = await response.json();
+    lastStatus = await engine.status();
   } catch (err) {
     lastStatus = { unreachable: true };
   }
   renderStatus();
+}
+
+function dateTime(seconds) {
+  return new Date(seconds * 1000).toLocaleString(lang === "en" ? "en-GB" : "ru-RU",
+    { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
 function renderStatus() {
@@ -285,19 +290,29 @@ function renderStatus() {
   } else {
     parts.push(t("status_synced", { ago: ago(status.sync_age_seconds), when: venueTime(status.synced_at, status.timezone) }));
   }
+  // The server's background sync, or the offline app's refresh: a failure says so, and the
+  // data it kept is what is used.
   const bg = status.background_sync;
+  const refresh = status.refresh;
+  const refreshFailed = Boolean(refresh && refresh.failed_at && status.synced_at !== null &&
+    status.synced_at !== undefined);
   if (bg && bg.ok === false && bg.attempted_at) {
     parts.push(t("status_refresh_failed", { when: venueTime(bg.attempted_at, status.timezone) }));
+  } else if (refreshFailed) {
+    parts.push(t("status_refresh_failed_ago", { ago: ago(Math.max(0, refresh.now - refresh.failed_at)) }));
   }
   if (status.cache_error) parts.push(t("status_cache_error"));
   if (byState.unusable.length) parts.push(t("status_unusable", { issuers: byState.unusable.join(", ") }));
   if (byState.stale.length) parts.push(t("status_stale", { issuers: byState.stale.join(", ") }));
   if (!status.clock_ok) parts.push(t("status_clock"));
-  // Never green unless the server says everything is fine; and green only says "within the
-  // lists' ttl", so it names how the data is kept fresh rather than calling it current.
-  const level = status.level === "ok" && status.ok ? "ok" : status.level === "warning" ? "warning" : "error";
+  // Never green unless the engine says everything is fine; and green only says "within the
+  // lists' ttl", so it names how the data is kept fresh rather than calling it current. A
+  // refresh that failed is never "ok": the data may be older than what was published since.
+  let level = status.level === "ok" && status.ok ? "ok" : status.level === "warning" ? "warning" : "error";
+  if (refreshFailed && level === "ok") level = "warning";
   if (level === "ok") {
-    parts.push(bg && bg.enabled ? t("status_auto", { every: every(bg.interval) }) : t("status_manual"));
+    if (bg) parts.push(bg.enabled ? t("status_auto", { every: every(bg.interval) }) : t("status_manual"));
+    else if (refresh && refresh.interval_seconds) parts.push(t("status_auto", { every: every(Math.round(refresh.interval_seconds)) }));
   }
   bar.className = "status-bar level-" + level;
   $("status-icon").textContent = level === "ok" ? "✔" : level === "warning" ? "⚠" : "✖";
@@ -314,10 +329,12 @@ function applyLanguage() {
   const button = $("lang");
   button.textContent = t("lang_button");
   button.lang = lang === "en" ? "ru" : "en";
-  const venue = document.body.dataset[lang === "en" ? "venueEn" : "venueRu"];
+  const venue = engine.venueName(lang);
   setText("venue", venue);
-  document.title = t("title") + " — " + displayText(venue);
-  $("stats-link").href = "/stats" + (lang === "en" ? "?lang=en" : "");
+  document.title = t("title") + (venue ? " — " + displayText(venue) : "");
+  const stats = engine.statsLink(lang);
+  if (stats) $("stats-link").href = stats;
+  if (engine.onLanguage) engine.onLanguage(lang);
   render();
   renderStatus();
 }
@@ -344,7 +361,12 @@ function isTextField(el) {
     el.type !== "button" && el.type !== "submit"));
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+// Starts the screen over `engine` (see "asking the engine"); the DOM is the page's markup
+// (verifier/templates/scanner.html, static/scan/index.html: the same ids).
+export function startScreen(theEngine) {
+  engine = theEngine;
+  camera = createCamera($("camera"), { setState: setCameraState, onResult: showResult,
+    scanFrame: (canvas) => engine.scanFrame(canvas) });
   const input = $("qr");
   $("scan-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -362,22 +384,15 @@ document.addEventListener("DOMContentLoaded", () => {
     const file = $("photo").files[0];
     if (!file) return;
     $("photo").value = "";
-    // Refused here, before a large upload the server would cut short (then the browser only
-    // sees a broken connection, which would read as "server down").
-    const limit = Number(document.body.dataset.maxBody) || Infinity;
-    if (file.type && !file.type.startsWith("image/")) {
-      showPhotoFailed(t("photo_not_image"));
-      return;
-    }
-    if (file.size > limit) {
-      showPhotoFailed(t("photo_too_large", { mb: Math.floor(limit / 1048576) }));
-      return;
-    }
-    const form = new FormData();
-    form.append("image", file);
-    send("/api/scan", { method: "POST", body: form }, showPhotoFailed).then(focusInput);
+    ask(engine.verifyFile(file)).then(focusInput);
   });
   $("lang").addEventListener("click", toggleLanguage);
+  if (engine.exportStats) {
+    $("stats-link").addEventListener("click", (event) => {
+      event.preventDefault();
+      engine.exportStats(lang);
+    });
+  }
   $("next").addEventListener("click", (event) => {
     event.stopPropagation();
     dismiss();
@@ -411,7 +426,8 @@ document.addEventListener("DOMContentLoaded", () => {
   setInterval(refreshStatus, 30000);
   camera.start();
   focusInput();
-});
+  return { showResult, showError, refreshStatus, applyLanguage, t, language: () => lang };
+}
 
-// For tests and the operator's console: the display rules, nothing that changes state on the server.
+// For tests and the operator's console: the display rules, nothing that changes state anywhere.
 window.socpassScanner = Object.freeze({ displayText, fromRussianLayout, showResult, verdictKind });

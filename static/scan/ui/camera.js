@@ -1,13 +1,17 @@
-// Live camera scanning: frames go to /api/scan as JPEG while nothing is found, the first one as
-// soon as the camera shows it. A code left in front of the camera is one scan: the server tags
-// each Result read from a code (X-Socpass-Seen) and answers 204 to frames sent with ?skip=<tag>
-// that still show it; the tag is dropped when a frame without a code arrives.
+// Live camera scanning: each frame is drawn on a canvas and handed to hooks.scanFrame while
+// nothing is found, the first one as soon as the camera shows it. A code left in front of the
+// camera is one scan: the engine answers "same" for frames that still show the code it just
+// gave a verdict for (the server page: X-Socpass-Seen / ?skip=, see static/scanner-server.js;
+// the offline app: the last decoded text), and forgets it when a frame without a code arrives.
 
 const FRAME_GAP_MS = 120; // between one frame's answer and the next frame
 const MAX_FRAME_WIDTH = 1280;
 
 // hooks: setState(key, state) for the line under the viewfinder ("scanning", "error"),
-//        onResult(result) when a frame held a code (not called while paused).
+//        onResult(result) when a frame held a code (not called while paused),
+//        scanFrame(canvas) -> Promise of {kind: "none"} (no code), {kind: "same"} (the code
+//        already shown), {kind: "result", result}, {kind: "unreachable"} (try again later) or
+//        {kind: "unavailable"} (no image decoding here: the camera stops).
 export function createCamera(video, hooks) {
   const camera = {
     stream: null,
@@ -67,12 +71,13 @@ export function createCamera(video, hooks) {
     grab() {
       const w = video.videoWidth;
       const h = video.videoHeight;
-      if (!w || !h) return Promise.resolve(null);
+      if (!w || !h) return null;
       const scale = Math.min(1, MAX_FRAME_WIDTH / w);
       this.canvas.width = Math.round(w * scale);
       this.canvas.height = Math.round(h * scale);
-      this.canvas.getContext("2d").drawImage(video, 0, 0, this.canvas.width, this.canvas.height);
-      return new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", 0.85));
+      this.canvas.getContext("2d", { willReadFrequently: true })
+        .drawImage(video, 0, 0, this.canvas.width, this.canvas.height);
+      return this.canvas;
     },
 
     async loop() {
@@ -82,46 +87,33 @@ export function createCamera(video, hooks) {
           await this.sleep(60000); // until resume() wakes it
           continue;
         }
-        const blob = await this.grab();
-        if (!blob) {
+        const canvas = this.grab();
+        if (!canvas) {
           await this.sleep(50);
           continue;
         }
-        const url = "/api/scan" + (this.skip ? "?skip=" + encodeURIComponent(this.skip) : "");
-        let response;
+        let answer;
         try {
-          response = await fetch(url, { method: "POST", headers: { "Content-Type": "image/jpeg" },
-            body: blob, cache: "no-store" });
+          answer = await hooks.scanFrame(canvas);
         } catch (err) {
+          answer = { kind: "unreachable" };
+        }
+        if (answer.kind === "result") {
+          if (!this.paused) hooks.onResult(answer.result);
+          continue;
+        }
+        if (answer.kind === "unreachable") {
           hooks.setState("server_unreachable", "error");
           await this.sleep(2000);
           continue;
         }
-        if (response.status === 204) { // the code already shown is still in view
-          await this.sleep(FRAME_GAP_MS);
-          continue;
-        }
-        let body = null;
-        try {
-          body = await response.json();
-        } catch (err) {
-          body = null;
-        }
-        if (response.ok && body && body.verdict) {
-          if (body.code === "no_qr") {
-            this.skip = null; // the code left the view: showing it again is a new scan
-            if (!this.paused) hooks.setState("camera_scanning", "scanning");
-          } else {
-            this.skip = response.headers.get("X-Socpass-Seen");
-            if (!this.paused) hooks.onResult(body);
-            continue;
-          }
-        } else if (response.status === 503) { // no image decoding on this server
+        if (answer.kind === "unavailable") {
           hooks.setState("scanner_unavailable", "error");
           this.stream.getTracks().forEach((track) => track.stop());
           this.stream = null;
           break;
         }
+        if (answer.kind === "none" && !this.paused) hooks.setState("camera_scanning", "scanning");
         await this.sleep(FRAME_GAP_MS);
       }
       this.looping = false;

@@ -1,0 +1,249 @@
+"""Figures of the offline scanner app (issue 13) that are the shell's: what the first visit
+downloads, what a refresh costs when nothing changed (one ministry, and a federal app over 10
+regions), the cold start offline to a verdict, and the tab's memory over 1,000 scans.
+
+Real parts only: the issuer's CLI publishes, a loopback static server with ETags serves, Debian's
+headless Chromium runs the app with a persistent profile. Bytes are what Playwright reports per
+request (headers and bodies, uncompressed: the static server does not gzip, so a server that
+does sends less). Needs ENGINE's engine/ and DECODE's decode/ for meaningful verdict figures:
+before the merge the test harness's stand-in engine answers and the figures say so.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+READY_SELECTOR = "#ready-note:not([hidden])"
+MEMORY_POINTS = (100, 500, 1000)
+
+
+def _sized(page) -> list[tuple[str, int]]:
+    """Records (url, bytes) of every request the page makes from now on."""
+    seen: list[tuple[str, int]] = []
+
+    def finished(request) -> None:
+        try:
+            sizes = request.sizes()
+        except Exception:  # a request the browser dropped has no sizes
+            return
+        seen.append((request.url, sizes["requestHeadersSize"] + sizes["requestBodySize"]
+                     + sizes["responseHeadersSize"] + sizes["responseBodySize"]))
+
+    page.context.on("requestfinished", finished)
+    return seen
+
+
+def _poll(page, expression: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(expression)
+        page.wait_for_timeout(50)
+
+
+def first_visit_and_refresh(playwright, root: Path) -> dict:
+    from tests.browser.app_shell_harness import PublishedMinistry, StaticServer, persistent_context
+
+    out = root / "site"
+    out.mkdir()
+    server = StaticServer(out)
+    try:
+        ministry = PublishedMinistry(home=root / "ministry", out=out, url=server.url).create()
+        context = persistent_context(playwright, root / "profile")
+        page = context.new_page()
+        seen = _sized(page)
+        page.goto(server.url + "/scan/")
+        page.wait_for_selector(READY_SELECTOR, timeout=60000)
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.wait_for_timeout(500)  # the last precache responses
+        served = sum(size for _, _, size in server.requests())
+        first = {"bytes": sum(size for _, size in seen), "requests": len(seen),
+                 "server_body_bytes": served, "server_wire_bytes": server.wire_bytes()}
+        page.evaluate("window.socpass.ready")
+        # The refresh's fetches go past the service worker, which Playwright does not report
+        # as the page's: counted at the server instead, headers included.
+        before = len(server.requests())
+        report = page.evaluate("window.socpass.sync()")
+        refresh = {"bytes": server.wire_bytes(before), "requests": len(server.requests()) - before,
+                   "statuses": sorted({status for _, status, _ in server.requests()[before:]}),
+                   "ok": report["ok"]}
+        ministry_qr = ministry.qr["family"]
+        context.close()
+        return {"first_visit": first, "refresh_unchanged": refresh, "qr": ministry_qr,
+                "profile": root / "profile", "url": server.url, "server": server}
+    except BaseException:
+        server.stop()
+        raise
+
+
+def federal_refresh(playwright, root: Path, regions: int) -> dict:
+    """The federal app over `regions` ministries on one static server: the bytes of a refresh
+    when nothing changed (the federation's list and bundle, each region's files as the engine
+    asks for them)."""
+    from tests.browser.app_shell_harness import (PublishedMinistry, StaticServer, engine_merged,
+                                                 install_standin_engine, persistent_context)
+
+    site = root / "federal"
+    site.mkdir()
+    server = StaticServer(site)
+    try:
+        for i in range(regions):
+            region = PublishedMinistry(home=root / f"region{i}", out=site / f"r{i}",
+                                       url=f"{server.url}/r{i}")
+            region.cli("init", "--issuer-id", f"RU-{10 + i}", "--name", f"Регион {10 + i}",
+                       "--url", region.url, "--region", str(10 + i))
+            region.publish()
+        fed = PublishedMinistry(home=root / "federation", out=site, url=server.url)
+        fed.cli("federation", "init", "--iss", "RU-FED", "--name", "Минтруд России")
+        for i in range(regions):
+            fed.cli("federation", "add", str(site / f"r{i}"), "--url", f"{server.url}/r{i}")
+        fed.cli("federation", "publish", "--out", str(site))
+        if not engine_merged():
+            install_standin_engine(site / "scan")
+        context = persistent_context(playwright, root / "federal-profile")
+        try:
+            page = context.new_page()
+            page.goto(server.url + "/scan/")
+            page.wait_for_selector(READY_SELECTOR, timeout=120000)
+            page.evaluate("window.socpass.ready")
+            before = len(server.requests())
+            report = page.evaluate("window.socpass.sync()")
+            got = server.requests()[before:]
+            return {"regions": regions, "bytes": server.wire_bytes(before), "requests": len(got),
+                    "statuses": sorted({status for _, status, _ in got}), "ok": report["ok"]}
+        finally:
+            context.close()
+    finally:
+        server.stop()
+
+
+def cold_start_offline(playwright, profile: Path, url: str, qr: str, rounds: int) -> list[float]:
+    """From navigation to the verdict on screen, handheld path, browser offline, server gone."""
+    from tests.browser.app_shell_harness import persistent_context
+
+    times = []
+    for _ in range(rounds):
+        context = persistent_context(playwright, profile, offline=True)
+        try:
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(url + "/scan/")
+            page.wait_for_selector("#qr")
+            _poll(page, "document.documentElement.dataset.socpass === 'started'")
+            page.fill("#qr", qr)  # what a handheld scanner types, at once
+            page.press("#qr", "Enter")
+            page.wait_for_selector("#result:not([hidden])", timeout=30000)
+            times.append(time.perf_counter() - start)
+        finally:
+            context.close()
+    return times
+
+
+def _goto_to_verdict(page, url: str) -> float:
+    start = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector("#result:not([hidden])", timeout=30000)
+    return time.perf_counter() - start
+
+
+def camera_cold_start(playwright, profile: Path, url: str, qr: str, root: Path,
+                      rounds: int) -> dict:
+    """From navigation to a camera verdict on screen (the code in view from the first frame):
+    the app offline from its worker, against today's server page on loopback (same video)."""
+    from tests.browser import harness
+    from tests.browser.app_shell_harness import persistent_context
+
+    video = harness.camera_video(root / "camera.y4m", qr, frames=30)
+    app = []
+    for _ in range(rounds):
+        context = persistent_context(playwright, profile, *harness.fake_camera_args(video), offline=True)
+        try:
+            app.append(_goto_to_verdict(context.new_page(), url + "/scan/"))
+        finally:
+            context.close()
+    ministry = harness.Ministry(root / "baseline")
+    server, _ = harness.venue(root / "baseline", "venue", [str(ministry.published)], int(time.time()),
+                              recent_window=0)
+    baseline_video = harness.camera_video(root / "baseline.y4m", ministry.qr["family"], frames=30)
+    page_times = []
+    try:
+        for _ in range(rounds):
+            browser = playwright.chromium.launch(executable_path=harness.chromium_executable(),
+                                                 headless=True,
+                                                 args=[*harness.BASE_ARGS,
+                                                       *harness.fake_camera_args(baseline_video)])
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page_times.append(_goto_to_verdict(page, server.url + "/"))
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    return {"app_offline_median_s": round(statistics.median(app), 3),
+            "server_page_median_s": round(statistics.median(page_times), 3),
+            "ratio": round(statistics.median(app) / statistics.median(page_times), 2),
+            "app_runs": [round(t, 3) for t in app], "server_page_runs": [round(t, 3) for t in page_times]}
+
+
+def memory_over_scans(playwright, profile: Path, url: str, qr: str, scans: int) -> list[tuple[int, float]]:
+    """The JS heap after forced GC at a few points of `scans` verdicts shown on the screen."""
+    from tests.browser.app_shell_harness import persistent_context
+
+    context = persistent_context(playwright, profile, offline=True)
+    try:
+        page = context.new_page()
+        page.goto(url + "/scan/")
+        _poll(page, "document.documentElement.dataset.socpass === 'started'")
+        page.evaluate("window.socpass.ready")
+        cdp = context.new_cdp_session(page)
+        points = []
+        done = 0
+        for point in [p for p in MEMORY_POINTS if p <= scans] or [scans]:
+            page.evaluate("""async ([qr, n]) => {
+                for (let i = 0; i < n; i++) {
+                  const result = await window.socpass.verify(qr);
+                  window.socpassScanner.showResult(result);
+                }
+            }""", [qr, point - done])
+            done = point
+            cdp.send("HeapProfiler.collectGarbage")
+            used = cdp.send("Runtime.getHeapUsage")["usedSize"]
+            points.append((done, used / 1e6))
+        return points
+    finally:
+        context.close()
+
+
+def main(quick: bool = False) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.app_shell_harness import decoder_merged, engine_merged
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request lines in the figures
+    results: dict = {"engine": "real" if engine_merged() else "stand-in (before the merge)"}
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
+        got = first_visit_and_refresh(p, Path(tmp))
+        got["server"].stop()
+        results["first_visit"] = got["first_visit"]
+        results["refresh_unchanged_one_ministry"] = got["refresh_unchanged"]
+        results["refresh_unchanged_federal"] = federal_refresh(p, Path(tmp), 2 if quick else 10)
+        cold = cold_start_offline(p, got["profile"], got["url"], got["qr"], 2 if quick else 7)
+        results["cold_start_offline_s"] = {"median": round(statistics.median(cold), 3),
+                                           "runs": [round(t, 3) for t in cold]}
+        if decoder_merged():
+            results["camera_cold_start"] = camera_cold_start(p, got["profile"], got["url"], got["qr"],
+                                                             Path(tmp), 2 if quick else 7)
+        else:
+            results["camera_cold_start"] = "needs DECODE's decode/ (after the merge)"
+        results["heap_mb_after_scans"] = memory_over_scans(p, got["profile"], got["url"], got["qr"],
+                                                           100 if quick else 1000)
+    print(json.dumps(results, indent=1, ensure_ascii=False))
+    return results
+
+
+if __name__ == "__main__":
+    main()
