@@ -24,19 +24,26 @@ from PIL import Image, UnidentifiedImageError
 from shared.errors import AmbiguousQRCode, ImageError, ImageTooLarge, NoQRCode
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-# The most pixels decoded: a 12 Mpx phone photo at full size, a 48 Mpx one at half (a QR photo
-# needs ~2-4 Mpx). Other formats than JPEG cannot be decoded smaller, so over it they are refused.
-MAX_IMAGE_PIXELS = 12_000_000
-# What decoding a gray image costs, measured (docs/benchmarks.md, figure 8): the gray image and
-# zxing's binarized copies, about 2 bytes a pixel, and the retries on a copy of at most
-# _RETRY_MAX_SIDE, whose OpenCV detectors take about 24 bytes a pixel of their copy.
+# The most pixels decoded. A QR photo needs ~2-4 Mpx: a JPEG over it is decoded at 1/2, 1/4 or
+# 1/8 scale, so a 12 Mpx phone photo and a 48 Mpx one are both read at 3 Mpx; other formats
+# cannot be decoded smaller, so over it (a phone's screenshot is ~3 Mpx) they are refused.
+MAX_IMAGE_PIXELS = 4_000_000
+# What decoding a gray image costs at its peak, measured (docs/benchmarks.md, figure 8): the gray
+# image and zxing's binarized copies, 2 bytes a pixel; then the retries' copies, no longer than
+# _RETRY_MAX_SIDE (2 bytes a pixel of theirs), and OpenCV's detectors on a copy no longer than
+# _OPENCV_MAX_SIDE (up to 17 bytes a pixel of theirs, on noise).
 BYTES_PER_PIXEL = 2
-RETRY_BYTES_PER_PIXEL = 24
+RETRY_BYTES_PER_PIXEL = 2
+OPENCV_BYTES_PER_PIXEL = 17
 # Each side and the shape are capped too: a 76 KB PNG of 1x39,000,000 pixels (under the pixel
 # cap) cost 2.3 GB in the decoders, which keep per-row and per-column buffers. A phone's 50 Mpx
 # photo is 8,160 px on its long side; a QR photo is never a strip.
 MAX_IMAGE_SIDE = 10_000
 MAX_ASPECT_RATIO = 8
+
+# Decoding runs in its caller's thread: a server's threads are the parallelism. OpenCV's own pool
+# of workers kept ~8 MB more at the peak of a verifier with images in flight (figure 8).
+cv2.setNumThreads(1)
 
 # libjpeg decodes a JPEG at these fractions of its size directly (DCT scaling): only the smaller
 # image is ever allocated. OpenCV's reduced flags use it for JPEG; for other formats they would
@@ -48,10 +55,10 @@ _JPEG_FORMATS = frozenset({"JPEG", "MPO"})
 # Anything else Pillow identified (TGA, ICO, PCX, JPEG 2000...) is decoded by Pillow itself.
 _OPENCV_FORMATS = frozenset({"PNG", "JPEG", "MPO", "WEBP", "BMP", "TIFF", "GIF", "PPM", "AVIF"})
 # Retries work on a copy no longer than this: the full-resolution image already had its
-# zxing pass, and sharpening or upscaling a 12 Mpx photo would take seconds.
+# zxing pass, and sharpening or upscaling a 4 Mpx image would take seconds.
 _RETRY_MAX_SIDE = 2048
 # OpenCV's detectors, the last try, allocate ~20x their input: they get a copy no longer than this.
-_OPENCV_MAX_SIDE = 1280
+_OPENCV_MAX_SIDE = 1024
 # Upscaling only pays off for codes a few pixels per module wide, which means a modest frame.
 _UPSCALE_MAX_SIDE = 1600
 
@@ -122,8 +129,8 @@ def _planned(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, _Plan
 
 def gray_decoding_bytes(pixels: int) -> int:
     """The estimated peak of decoding a gray image of ``pixels``; other images add to it."""
-    retry_side = min(_RETRY_MAX_SIDE, _OPENCV_MAX_SIDE)
-    return BYTES_PER_PIXEL * pixels + RETRY_BYTES_PER_PIXEL * min(pixels, retry_side * retry_side)
+    return (BYTES_PER_PIXEL * pixels + RETRY_BYTES_PER_PIXEL * min(pixels, _RETRY_MAX_SIDE ** 2)
+            + OPENCV_BYTES_PER_PIXEL * min(pixels, _OPENCV_MAX_SIDE ** 2))
 
 
 def _check_dimensions(header: Image.Image) -> None:
@@ -292,13 +299,18 @@ def decode_qr_image(
     Raises ImageError/ImageTooLarge (see :func:`read_image`), NoQRCode, or AmbiguousQRCode when
     two or more codes with different texts are visible.
     """
-    return decode_qr_array(read_image(data, max_bytes=max_bytes, max_pixels=max_pixels))
+    return _decode([read_image(data, max_bytes=max_bytes, max_pixels=max_pixels)])
 
 
 def decode_qr_array(img: np.ndarray) -> str:
     """Return the text of the single QR code in a decoded gray (HxW) or BGR/BGRA (HxWxC) array."""
-    gray = _as_gray(img)
-    for texts in _attempts(gray):
+    return _decode([_as_gray(img)])
+
+
+def _decode(held: list[np.ndarray]) -> str:
+    """``held`` is the only reference to the gray image, so that the attempts can let the
+    full-size image go after its first pass (when it is larger than their copy)."""
+    for texts in _attempts(held):
         if texts:
             return _single(texts)
     raise NoQRCode("no readable QR code was found in the image")
@@ -321,11 +333,13 @@ def _single(texts: set[str]) -> str:
     return next(iter(texts))
 
 
-def _attempts(gray: np.ndarray) -> Iterator[set[str]]:
+def _attempts(held: list[np.ndarray]) -> Iterator[set[str]]:
     """Decoders from cheapest to costliest; the caller stops at the first that finds anything."""
+    gray = held.pop()
     # zxing already tries rotations, inversion and downscaled copies internally.
     yield _zxing(gray)
     work = _cap_size(gray, _RETRY_MAX_SIDE)
+    del gray  # the retries work on `work`
     stretched = _stretch(work)
     retries: list[Callable[[], np.ndarray]] = [
         # Faded prints and dim screens fall below zxing's minimum local contrast.
@@ -344,8 +358,12 @@ def _attempts(gray: np.ndarray) -> Iterator[set[str]]:
         retries.append(lambda: _upscale(_sharpen(work, sigma=1.5, amount=2.0)))
     for make in retries:
         yield _zxing(make())
+    # OpenCV's detectors are the peak (up to ~17 bytes a pixel of their copy on a noisy image):
+    # only their copy stays alive.
     del stretched, retries
-    yield _opencv(_cap_size(work, _OPENCV_MAX_SIDE))
+    small = _cap_size(work, _OPENCV_MAX_SIDE)
+    del work
+    yield _opencv(small)
 
 
 def _zxing(gray: np.ndarray) -> set[str]:
