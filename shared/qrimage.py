@@ -191,7 +191,7 @@ def _has_alpha(header: Image.Image) -> bool:
 
 
 def _sixteen_bit(header: Image.Image) -> bool:
-    return any("16" in str(tile.args) for tile in header.tile) or header.mode.startswith("I")
+    return any("16" in str(tile[3]) for tile in header.tile) or header.mode.startswith("I")
 
 
 def _open_header(data: bytes) -> Image.Image:

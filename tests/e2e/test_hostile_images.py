@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-import cv2
 import numpy as np
 
 from shared import keys, qrtext, token
@@ -50,31 +49,14 @@ def credential_text() -> str:
                                     token.CREDENTIAL_TYP))
 
 
-def phone_photo(text: str, width: int, height: int, *, progressive: bool = False) -> bytes:
-    """A phone's photo of a card at arm's length: the code a fifth of the frame wide on a lit,
-    slightly noisy ground, saved as a camera saves it (baseline JPEG, quality 90)."""
-    ramp = np.linspace(150, 220, width, dtype=np.float32)
-    ground = np.broadcast_to(ramp, (height, width)).astype(np.uint8)
-    noise = np.zeros((height, width), np.uint8)
-    cv2.randn(noise, 0, 6)
-    photo = cv2.add(ground, noise)
-    del ground, noise
-    code = cv2.resize(im.make_qr(text), (width // 5, width // 5), interpolation=cv2.INTER_NEAREST)
-    photo[height // 3:height // 3 + code.shape[0], width // 3:width // 3 + code.shape[1]] = code
-    ok, enc = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 90,
-                                           cv2.IMWRITE_JPEG_PROGRESSIVE, int(progressive)])
-    assert ok
-    return enc.tobytes()
-
-
 def test_hostile_and_large_images_in_flight_stay_under_the_memory_figure(e2e):
     base = e2e.serve("verifier", free_port())
     pid = e2e.procs[-1].pid
     text = credential_text()
-    photo_48 = phone_photo(text, 8000, 6000)  # decoded at half size: 12 Mpx
-    photo_12 = phone_photo(text, 4000, 3000)  # decoded at full size
+    photo_48 = im.phone_photo(text, 8000, 6000)  # decoded at 1/4: 3 Mpx
+    photo_12 = im.phone_photo(text, 4000, 3000)  # decoded at 1/2: 3 Mpx
     # A progressive JPEG keeps every coefficient of the whole image whatever the scale: refused.
-    progressive = phone_photo(text, 8000, 6000, progressive=True)
+    progressive = im.phone_photo(text, 8000, 6000, progressive=True)
     strip, tall = bilevel_png(1, 39_000_000), bilevel_png(39_000, 1_000)
     # No code, so every retry runs: a blank page, and noise, the costliest for OpenCV's detectors.
     blank_4, blank_36 = bilevel_png(2000, 2000), bilevel_png(6000, 6000)

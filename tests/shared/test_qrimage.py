@@ -434,32 +434,19 @@ def test_degradations_are_pure_and_seeded(name: str, colour: bool) -> None:
 # --- memory: what a decoding may hold ---------------------------------------------------------
 
 
-def _photo(digits: str, width: int, height: int, *, progressive: bool = False) -> bytes:
-    """A phone photo of a card: the code a fifth of the frame wide on a lit, slightly noisy
-    ground, as a camera saves it (JPEG, quality 90)."""
-    ground = np.broadcast_to(np.linspace(150, 220, width, dtype=np.float32), (height, width))
-    photo = cv2.add(ground.astype(np.uint8), cv2.randn(np.zeros((height, width), np.uint8), 0, 6))
-    code = cv2.resize(im.make_qr(digits), (width // 5, width // 5), interpolation=cv2.INTER_NEAREST)
-    photo[height // 3:height // 3 + code.shape[0], width // 3:width // 3 + code.shape[1]] = code
-    ok, enc = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 90,
-                                           cv2.IMWRITE_JPEG_PROGRESSIVE, int(progressive)])
-    assert ok
-    return enc.tobytes()
-
-
 @pytest.mark.parametrize(("width", "height", "scale"),
                          [(2000, 1500, 1), (4000, 3000, 2), (8000, 6000, 4), (8160, 6120, 4)])
 def test_a_large_jpeg_is_decoded_at_a_fraction_of_its_size(width: int, height: int,
                                                            scale: int) -> None:
     """12, 48 and 50 Mpx phone photos: libjpeg decodes them at 1/2 or 1/4, and the code is read."""
     digits = _digits(60)
-    data = _photo(digits, width, height)
+    data = im.phone_photo(digits, width, height)
     assert read_image(data).shape == (-(-height // scale), -(-width // scale))
     assert decode_qr_image(data) == digits
 
 
 def test_the_scale_follows_max_pixels() -> None:
-    data = _photo(_digits(61), 4000, 3000)
+    data = im.phone_photo(_digits(61), 4000, 3000)
     assert read_image(data, max_pixels=12_000_000).shape == (3000, 4000)
     assert read_image(data, max_pixels=750_000).shape == (750, 1000)  # 1/4
     assert read_image(data, max_pixels=200_000).shape == (375, 500)  # 1/8
@@ -471,8 +458,8 @@ def test_a_progressive_jpeg_pays_for_its_whole_size(monkeypatch: pytest.MonkeyPa
     """libjpeg keeps every coefficient of a progressive JPEG at any scale (2 bytes a sample):
     a 48 Mpx one would hold ~140 MB, so it is refused from its header; a baseline one is not."""
     digits = _digits(62)
-    baseline = decoding_bytes(_photo(digits, 8000, 6000))
-    progressive = _photo(digits, 8000, 6000, progressive=True)
+    baseline = decoding_bytes(im.phone_photo(digits, 8000, 6000))
+    progressive = im.phone_photo(digits, 8000, 6000, progressive=True)
     _forbid_pixel_decoding(monkeypatch)
     with pytest.raises(ImageTooLarge):
         decoding_bytes(progressive)
@@ -483,7 +470,7 @@ def test_a_progressive_jpeg_pays_for_its_whole_size(monkeypatch: pytest.MonkeyPa
 
 def test_a_small_progressive_jpeg_is_read() -> None:
     digits = _digits(63)
-    assert decode_qr_image(_photo(digits, 1600, 1200, progressive=True)) == digits
+    assert decode_qr_image(im.phone_photo(digits, 1600, 1200, progressive=True)) == digits
 
 
 def test_png_over_the_pixel_cap_is_refused_from_its_header(monkeypatch: pytest.MonkeyPatch) -> None:
