@@ -104,12 +104,13 @@ def make_blueprint() -> Blueprint:
         showing that same code again gets 204 (nothing new) instead of a second verdict and log
         entry: a code left in front of the camera is one scan, shown again after leaving the
         view it is another."""
-        if request.mimetype != "multipart/form-data" and not request.mimetype.startswith("image/"):
+        multipart = request.mimetype == "multipart/form-data"
+        if not multipart and not request.mimetype.startswith("image/"):
             raise ApiError(400, "no_image", "send image/jpeg or image/png, or multipart field image")
         services = _services()
         # Bodies in flight are memory too: counted before they are read (verifier/imagebudget.py).
         with BODIES.hold(request.content_length or services.settings.max_body):
-            if request.mimetype == "multipart/form-data":
+            if multipart:
                 upload = request.files.get("image")
                 data = upload.read() if upload is not None else b""
             else:
