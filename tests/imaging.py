@@ -236,3 +236,19 @@ def bilevel_png(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
             + chunk(b"IEND", b""))
+
+
+def phone_photo(text: str, width: int, height: int, *, progressive: bool = False) -> bytes:
+    """A phone's photo of a card at arm's length: the code a fifth of the frame wide on a lit,
+    slightly noisy ground, saved as a camera saves it (baseline JPEG, quality 90), or as a
+    progressive one."""
+    ramp = np.linspace(150, 220, width, dtype=np.float32)
+    photo = cv2.add(np.broadcast_to(ramp, (height, width)).astype(np.uint8),
+                    cv2.randn(np.zeros((height, width), np.uint8), 0, 6))
+    code = cv2.resize(make_qr(text), (width // 5, width // 5), interpolation=cv2.INTER_NEAREST)
+    photo[height // 3:height // 3 + code.shape[0], width // 3:width // 3 + code.shape[1]] = code
+    ok, enc = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 90,
+                                           cv2.IMWRITE_JPEG_PROGRESSIVE, int(progressive)])
+    if not ok:
+        raise ValueError("OpenCV could not encode the photo")
+    return enc.tobytes()

@@ -110,8 +110,9 @@ SETTINGS: tuple[Setting, ...] = (
             "optional JSON file whose profiles replace the built-in rules"),
     Setting("SOCPASS_MAX_BODY", "max_body", str(10 * 1024 * 1024), _positive_int,
             "largest HTTP request body and image accepted, in bytes"),
-    Setting("SOCPASS_MAX_IMAGE_PIXELS", "max_image_pixels", "40000000", _positive_int,
-            "largest image accepted by /api/scan, in pixels (width x height)"),
+    Setting("SOCPASS_MAX_IMAGE_PIXELS", "max_image_pixels", "4000000", _positive_int,
+            "most pixels /api/scan decodes (width x height); a larger JPEG is decoded at 1/2, 1/4 "
+            "or 1/8 scale, other formats are refused"),
     Setting("SOCPASS_SYNC_TIMEOUT", "sync_timeout", "10", _timeout,
             "seconds to wait for each network operation during sync"),
     Setting("SOCPASS_SYNC_DEADLINE", "sync_deadline", "60", _timeout,

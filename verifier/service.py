@@ -135,13 +135,13 @@ class Verifier:
         (no_qr, or two different codes). Raises like verify_image."""
         now = int(now)
         try:
-            from shared.qrimage import decode_qr_image, image_size  # heavy (OpenCV): scans only
+            from shared.qrimage import decode_qr_image, decoding_bytes  # heavy (OpenCV): scans only
         except ImportError as err:
             raise ScannerUnavailable("image scanning is not available on this device") from err
         limits = {"max_bytes": self.settings.max_body, "max_pixels": self.settings.max_image_pixels}
         try:
-            width, height = image_size(data, **limits)  # every cap, before any pixel is decoded
-            with DECODING.hold(width * height):
+            peak = decoding_bytes(data, **limits)  # every cap, before any pixel is decoded
+            with DECODING.hold(peak):
                 text = decode_qr_image(data, **limits)
         except NoQRCode:
             log.info("scan code=no_qr")

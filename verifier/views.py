@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from shared.errors import ImageError, ImageTooLarge
 from shared.jsonstrict import JSONFormatError, loads_strict
 from verifier import stats
+from verifier.imagebudget import BODIES
 from verifier.scanlog import ScanLogError
 from verifier.service import Result, ScannerUnavailable, where_raised
 
@@ -103,25 +104,29 @@ def make_blueprint() -> Blueprint:
         showing that same code again gets 204 (nothing new) instead of a second verdict and log
         entry: a code left in front of the camera is one scan, shown again after leaving the
         view it is another."""
-        if request.mimetype == "multipart/form-data":
-            upload = request.files.get("image")
-            data = upload.read() if upload is not None else b""
-        elif request.mimetype.startswith("image/"):
-            data = request.get_data(cache=False)
-        else:
+        multipart = request.mimetype == "multipart/form-data"
+        if not multipart and not request.mimetype.startswith("image/"):
             raise ApiError(400, "no_image", "send image/jpeg or image/png, or multipart field image")
-        if not data:
-            raise ApiError(400, "no_image", "the image is empty")
         services = _services()
-        verifier, now = services.verifier(), services.now()
-        try:
-            found = verifier.read_image(data, now)
-        except ImageTooLarge as err:
-            raise ApiError(413, "too_large", err.description) from None
-        except ImageError as err:
-            raise ApiError(400, "bad_image", err.description) from None
-        except ScannerUnavailable as err:
-            raise ApiError(503, "scanner_unavailable", err.description) from None
+        # Bodies in flight are memory too: counted before they are read (verifier/imagebudget.py).
+        with BODIES.hold(request.content_length or services.settings.max_body):
+            if multipart:
+                upload = request.files.get("image")
+                data = upload.read() if upload is not None else b""
+            else:
+                data = request.get_data(cache=False)
+            if not data:
+                raise ApiError(400, "no_image", "the image is empty")
+            verifier, now = services.verifier(), services.now()
+            try:
+                found = verifier.read_image(data, now)
+            except ImageTooLarge as err:
+                raise ApiError(413, "too_large", err.description) from None
+            except ImageError as err:
+                raise ApiError(400, "bad_image", err.description) from None
+            except ScannerUnavailable as err:
+                raise ApiError(503, "scanner_unavailable", err.description) from None
+            del data  # the body's memory goes with its share of the budget
         if isinstance(found, Result):
             return jsonify(found.to_json())
         seen = services.seen_digest(found)

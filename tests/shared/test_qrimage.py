@@ -28,7 +28,9 @@ from PIL import Image
 
 from shared import qrimage
 from shared.errors import AmbiguousQRCode, ImageError, ImageTooLarge, NoQRCode
-from shared.qrimage import MAX_IMAGE_BYTES, decode_qr_array, decode_qr_image, read_image
+from shared.qrimage import (
+    MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_qr_array, decode_qr_image, decoding_bytes, read_image,
+)
 from tests import imaging as im
 
 FRAME_W, FRAME_H = 1280, 720
@@ -427,3 +429,77 @@ def test_degradations_are_pure_and_seeded(name: str, colour: bool) -> None:
     assert np.array_equal(img, before)  # input untouched
     assert np.array_equal(first, again)  # same seed, same image
     assert first.dtype == np.uint8 and first.ndim == img.ndim
+
+
+# --- memory: what a decoding may hold ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("width", "height", "scale"),
+                         [(2000, 1500, 1), (4000, 3000, 2), (8000, 6000, 4), (8160, 6120, 4)])
+def test_a_large_jpeg_is_decoded_at_a_fraction_of_its_size(width: int, height: int,
+                                                           scale: int) -> None:
+    """12, 48 and 50 Mpx phone photos: libjpeg decodes them at 1/2 or 1/4, and the code is read."""
+    digits = _digits(60)
+    data = im.phone_photo(digits, width, height)
+    assert read_image(data).shape == (-(-height // scale), -(-width // scale))
+    assert decode_qr_image(data) == digits
+
+
+def test_the_scale_follows_max_pixels() -> None:
+    data = im.phone_photo(_digits(61), 4000, 3000)
+    assert read_image(data, max_pixels=12_000_000).shape == (3000, 4000)
+    assert read_image(data, max_pixels=750_000).shape == (750, 1000)  # 1/4
+    assert read_image(data, max_pixels=200_000).shape == (375, 500)  # 1/8
+    with pytest.raises(ImageTooLarge):
+        read_image(data, max_pixels=100_000)  # not even 1/8 fits
+
+
+def test_a_progressive_jpeg_pays_for_its_whole_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libjpeg keeps every coefficient of a progressive JPEG at any scale (2 bytes a sample):
+    a 48 Mpx one would hold ~140 MB, so it is refused from its header; a baseline one is not."""
+    digits = _digits(62)
+    baseline = decoding_bytes(im.phone_photo(digits, 8000, 6000))
+    progressive = im.phone_photo(digits, 8000, 6000, progressive=True)
+    _forbid_pixel_decoding(monkeypatch)
+    with pytest.raises(ImageTooLarge):
+        decoding_bytes(progressive)
+    with pytest.raises(ImageTooLarge):
+        decode_qr_image(progressive)
+    assert baseline <= qrimage.gray_decoding_bytes(MAX_IMAGE_PIXELS)
+
+
+def test_a_small_progressive_jpeg_is_read() -> None:
+    digits = _digits(63)
+    assert decode_qr_image(im.phone_photo(digits, 1600, 1200, progressive=True)) == digits
+
+
+def test_png_over_the_pixel_cap_is_refused_from_its_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only JPEG can be decoded smaller; any other format over the cap is a 413, not a decode."""
+    data = _png_claiming(2500, 2000)  # 5 Mpx, each side and the shape fine
+    _forbid_pixel_decoding(monkeypatch)
+    with pytest.raises(ImageTooLarge):
+        decode_qr_image(data)
+    assert decoding_bytes(data, max_pixels=5_000_000) == qrimage.gray_decoding_bytes(5_000_000)
+
+
+def test_transparency_costs_more_than_gray() -> None:
+    """A PNG with alpha is decoded as BGRA (4 bytes a pixel) before it is gray: it is budgeted
+    so, and refused at a size where a gray one passes."""
+    gray = np.full((1000, 1000), 255, np.uint8)
+    bgra = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGRA)
+    gray_png, bgra_png = im.encode_bytes(gray, ".png"), im.encode_bytes(bgra, ".png")
+    assert decoding_bytes(bgra_png) > decoding_bytes(gray_png)
+    limit = 1000 * 1000
+    assert read_image(gray_png, max_pixels=limit).shape == (1000, 1000)
+    with pytest.raises(ImageTooLarge):
+        read_image(bgra_png, max_pixels=limit)
+
+
+def test_compositing_on_white_matches_the_float_formula() -> None:
+    rng = np.random.default_rng(64)
+    bgra = rng.integers(0, 256, (64, 64, 4), dtype=np.uint8)
+    alpha = bgra[:, :, 3:4].astype(np.float32) / 255.0
+    expected = cv2.cvtColor((bgra[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8),
+                            cv2.COLOR_BGR2GRAY)
+    got = qrimage._composite_on_white(bgra, cv2.COLOR_BGRA2GRAY)
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 2
