@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from shared import keys
 from shared.errors import ConfigError, SocpassError
+from shared.files import PRIVATE, write_atomically
 from shared.publication import (BUNDLE_PATH, ROOTS_PATH, TRUST_LIST_PATH, PublicationError,
                                 parse_profiles)
 from shared.trustlist import (ACTIVE, SUSPENDED, WITHDRAWN, Bundle, TrustedIssuer, TrustList,
@@ -49,11 +48,8 @@ class Federation:
 
     def _save(self, state: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, ensure_ascii=False, indent=1)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps(state, ensure_ascii=False, indent=1).encode("utf-8"),
+                         mode=PRIVATE)
 
     def _root(self, state: dict[str, Any]) -> tuple[keys.PrivateKey, str]:
         first = state["roots"][0]
@@ -221,11 +217,7 @@ def _collect(trust_list: TrustList) -> tuple[dict[str, Any], dict[str, Any], dic
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".pub-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomically(path, text.encode("utf-8"))
 
 
 # --- CLI: `socpass-issuer federation ...` (wired in issuer/cli.py) -------------------------------

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from shared.files import write_atomically
 from verifier import federated
 from verifier import sync as sync_mod
-from verifier.cache import CacheHolder, TrustCache, write_atomically
+from verifier.cache import CacheHolder, TrustCache
 from verifier.config import Settings
 from verifier.transport import Validators
 

@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import KeyError_, SocpassError, TokenError
+from shared.files import create_private, write_atomically
 from shared.jsonstrict import JSONFormatError, loads_strict
 from shared.keys import (KeyResolver, StaticKeyResolver, VerificationKey, keys_from_jwks,
                          public_jwk)
@@ -265,11 +265,7 @@ def _device_secret(directory: Path, *, create: bool) -> bytes | None:
         if not create:
             return None
         data = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        create_private(path, data)
         return data
     if len(data) != 32:
         raise CacheError(f"{path}: not a device secret (32 bytes expected)")
@@ -325,40 +321,6 @@ def save(cache_dir: Path | str, document: dict[str, Any]) -> Path:
     document = dict(document, mac=_mac(secret, document))
     data = (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
     return write_atomically(cache_path(directory), data)
-
-
-def write_atomically(path: Path, data: bytes) -> Path:
-    """Replace `path` with `data`: a crash at any point leaves the old file or the new one."""
-    directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # public data; a server running as another user must read it
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(directory)  # make the rename itself durable
-    return path
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:  # platforms that cannot open a directory
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class CacheHolder:

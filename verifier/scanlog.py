@@ -46,6 +46,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.errors import SocpassError
+from shared.files import create_private
 
 LOG_FILE = "scanlog.sqlite3"
 SECRET_FILE = "scanlog.secret"
@@ -106,16 +107,6 @@ class Entry:
     persons: int | None
     profile: str
     via: str  # "text" (scanner, paste) or "image" (camera, photo)
-
-
-def _create_private(path: Path, content: bytes | None) -> None:
-    """Create `path` with mode 0600 (never readable by others, whatever the umask)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        if content:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
 
 
 class ScanLog:
@@ -187,7 +178,7 @@ class ScanLog:
             except FileNotFoundError:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 try:
-                    _create_private(path, os.urandom(SECRET_BYTES))
+                    create_private(path, os.urandom(SECRET_BYTES))
                 except FileExistsError:  # another process made it first: use theirs
                     pass
                 secret = path.read_bytes()
@@ -230,7 +221,7 @@ class ScanLog:
             self.directory.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():
                 try:
-                    _create_private(self.path, None)
+                    create_private(self.path, None)
                 except FileExistsError:
                     pass
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)

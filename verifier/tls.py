@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from shared.errors import ConfigError
+from shared.files import PRIVATE, write_atomically
 
 TLS_DIR = "tls"
 CERT_FILE = "cert.pem"
@@ -115,13 +116,8 @@ def self_signed(directory: Path, host: str, *, now: dt.datetime | None = None) -
             .sign(key, hashes.SHA256()))
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    tmp = key_path.with_name(KEY_FILE + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key_pem)
-    os.replace(tmp, key_path)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_atomically(key_path, key_pem, mode=PRIVATE)
+    write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path, True
 
 
