@@ -1,12 +1,8 @@
 """Flask factory for the scanner web app: settings, services, security headers, views."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +17,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from verifier import views
 from verifier.background import BackgroundSync
-from verifier.cache import CacheHolder
+from verifier.compose import compose
 from verifier.config import Settings
-from verifier.policy import VenuePolicy, load_policy
-from verifier.scanlog import ScanLog
-from verifier.service import Verifier
 
 # The scanner page's scripts and styles live in the repository's static/ directory; its screen
 # (markup, scripts, styles) is the offline app's, in static/scan/ui/.
@@ -80,38 +73,6 @@ class FastJSONProvider(DefaultJSONProvider):
         return super().response(*args, **kwargs)
 
 
-@dataclass
-class Services:
-    """What the views need, built once per app."""
-
-    settings: Settings
-    policy: VenuePolicy
-    caches: CacheHolder
-    clock: Callable[[], float]
-    scanlog: ScanLog
-    # Keys the "same code still in front of the camera" digest; new at each start, never stored.
-    _seen_key: bytes = field(default_factory=lambda: os.urandom(32))
-
-    _verifier: Verifier | None = None
-
-    def verifier(self) -> Verifier:
-        # The holder reloads cache.json when a sync from the CLI replaced it; one Verifier per
-        # cache, so what it works out once (freshness, visitors' rules) is not redone per scan.
-        cache = self.caches.current()
-        verifier = self._verifier
-        if verifier is None or verifier.cache is not cache:
-            verifier = self._verifier = Verifier(cache, self.settings, self.policy,
-                                                 scanlog=self.scanlog)
-        return verifier
-
-    def now(self) -> int:
-        return int(self.clock())
-
-    def seen_digest(self, qr_text: str) -> str:
-        """An opaque tag of a QR text, for the page to say "skip this one" (see /api/scan)."""
-        return hmac.new(self._seen_key, qr_text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-
-
 def _security_headers(response: Response) -> Response:
     # One pass over what the view set, then one extend: Headers.setdefault raises and catches a
     # KeyError per missing header, which cost more than the scanner's whole verdict JSON.
@@ -136,22 +97,16 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], float] =
     if background_sync is None:
         background_sync = settings is None
     settings = settings or Settings.from_env()
-    caches = CacheHolder(settings.cache_dir, settings.roots())
-    # Load at start, so a refused cache is logged right away and an unknown profile refused.
-    policy = load_policy(settings.venue_profile, settings.venue_policy, caches.current())
-    scanlog = ScanLog(settings.cache_dir, timezone=settings.timezone,
-                      window=settings.recent_window, keep_days=settings.scanlog_days,
-                      flush_every=settings.scanlog_flush_ms / 1000)
+    services = compose(settings, clock, write_behind=True)
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(SHARED_UI_DIR))])
     # Werkzeug answers 413 before reading a body larger than this (views make it JSON).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json = FastJSONProvider(app)
-    services = Services(settings, policy, caches, clock, scanlog)
     app.extensions["socpass_verifier"] = services
     app.after_request(_security_headers)
     views.init_app(app)
-    syncer = BackgroundSync(settings, caches, clock)
+    syncer = BackgroundSync(settings, services.caches, clock)
     app.extensions["socpass_background_sync"] = syncer
     if background_sync:
         syncer.start()

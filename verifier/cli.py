@@ -15,10 +15,10 @@ from typing import Any
 
 from shared.errors import ConfigError, ImageError
 from verifier import sync as sync_mod
-from verifier.cache import load_or_refuse
+from verifier.compose import compose
 from verifier.config import Settings
-from verifier.scanlog import ScanLog
-from verifier.service import ScannerUnavailable, Verifier
+from verifier.devicestatus import device_status
+from verifier.service import ScannerUnavailable
 
 MAX_STDIN = 64 * 1024  # a QR text is a few hundred characters
 _clock = time.time  # the one clock read; tests replace it
@@ -92,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                                         or bool(args.tls_cert) != bool(args.tls_key)):
             parser.error("serve takes --tls-cert with --tls-key, or --tls-self-signed")
         if args.command == "status":
-            verifier = Verifier(load_or_refuse(settings.cache_dir, settings.roots()), settings)
-            _print(verifier.status_report(_clock()))
+            _print(device_status(compose(settings, _clock, write_behind=False).verifier(), _clock()))
             return 0
         if args.command == "config":
             _print(settings.describe())
@@ -144,15 +143,12 @@ def _sync(args: argparse.Namespace, settings: Settings, parser: argparse.Argumen
 def _check(args: argparse.Namespace, settings: Settings, parser: argparse.ArgumentParser) -> int:
     if (args.text is None) == (args.image is None):
         parser.error("check needs exactly one of TEXT, - (stdin) or --image FILE")
-    cache = load_or_refuse(settings.cache_dir, settings.roots())
-    if cache.error:
-        sys.stderr.write(f"socpass-verifier: the local cache was refused ({cache.error}); "
-                         "run sync\n")
     # A check here is a verdict at this venue like one on the page: it is logged, and a second
     # use within SOCPASS_RECENT_WINDOW is seen.
-    scanlog = ScanLog(settings.cache_dir, timezone=settings.timezone,
-                      window=settings.recent_window, keep_days=settings.scanlog_days)
-    verifier = Verifier(cache, settings, scanlog=scanlog)
+    verifier = compose(settings, _clock, write_behind=False).verifier()
+    if verifier.cache.error:
+        sys.stderr.write(f"socpass-verifier: the local cache was refused ({verifier.cache.error}); "
+                         "run sync\n")
     now = _clock()
     if args.image is not None:
         try:

@@ -28,7 +28,6 @@ from verifier.cache import TrustCache
 from verifier.config import Settings
 from shared.publication import PublicationError, parse_profiles
 from verifier.policy import FEDERAL, Profile, VenuePolicy, entitlement_for, load_policy
-from verifier.devicestatus import device_status
 from verifier.imagebudget import DECODING
 from verifier.repeated import recently_used
 from verifier.result import ACCEPT, REJECT, Result, Shown
@@ -298,7 +297,3 @@ class Verifier:
     def clock_ok(self, now: int) -> bool:
         newest = self.cache.newest_iat
         return newest is None or now >= newest - self.settings.clock_tolerance
-
-    def status_report(self, now: int | float) -> dict[str, Any]:
-        """What /api/status and `socpass-verifier status` show (verifier/devicestatus.py)."""
-        return device_status(self, now)

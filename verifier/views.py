@@ -12,12 +12,13 @@ from werkzeug.exceptions import HTTPException
 from shared.errors import ImageError, ImageTooLarge
 from shared.jsonstrict import JSONFormatError, loads_strict
 from verifier import stats
+from verifier.devicestatus import device_status
 from verifier.imagebudget import BODIES
 from verifier.scanlog import ScanLogError
 from verifier.service import Result, ScannerUnavailable, where_raised
 
 if TYPE_CHECKING:
-    from verifier.app import Services
+    from verifier.compose import Services
 
 log = logging.getLogger("socpass.verifier")
 
@@ -140,7 +141,7 @@ def make_blueprint() -> Blueprint:
     @bp.get("/api/status")
     def api_status() -> Any:
         services = _services()
-        return jsonify(services.verifier().status_report(services.now()))
+        return jsonify(device_status(services.verifier(), services.now()))
 
     # --- statistics (no personal data: see verifier/scanlog.py) ------------------------------
     def _lang() -> str:

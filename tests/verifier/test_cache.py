@@ -7,6 +7,7 @@ import pytest
 
 from shared.statuslist import REVOKED, StatusList
 from tests.verifier.fakeissuer import NOW, FakeIssuer, b64json
+from verifier.devicestatus import device_status
 from verifier import cache
 from verifier.cache import CacheError, CacheHolder, TrustCache
 from verifier.service import Verifier
@@ -114,7 +115,7 @@ def test_tampered_status_list_refused(build, issuer, settings):
     assert refused.error and refused.issuers == {}
     v = Verifier(refused, settings)
     assert v.verify_text(issuer.qr(cred), NOW).code == "untrusted_issuer"
-    report = v.status_report(NOW)
+    report = device_status(v, NOW)
     assert report["cache_error"] and not report["ok"]
 
 

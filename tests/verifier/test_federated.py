@@ -6,6 +6,7 @@ import pytest
 from issuer.federation import Federation
 from shared.publication import ROOTS_PATH
 from tests.verifier.fakeissuer import NOW, FakeIssuer
+from verifier.devicestatus import device_status
 from verifier import cache
 from verifier.config import Settings
 from verifier.federated import federation_report, load_roots, sync_federated
@@ -53,7 +54,7 @@ def test_visitors_get_the_federal_rules(world, tmp_path, via_bundle):
     assert visitor["entitlement"]["source"] == "federal"
     assert visitor["entitlement"]["text_ru"] == "Бесплатно для семей из любого региона"
     assert visitor["credential"]["region_name"] == "Приморский край"
-    report = v.status_report(NOW)
+    report = device_status(v, NOW)
     assert {r["region"] for r in report["federation"]["regions"]} == {"27", "25"}
 
 

@@ -10,6 +10,7 @@ from shared.credential import CATEGORIES
 from shared.errors import ConfigError
 from shared.publication import parse_profiles
 from tests.verifier.fakeissuer import NOW, FakeIssuer
+from verifier.devicestatus import device_status
 from verifier import cache
 from verifier.policy import (BUILTIN_PROFILES, VenuePolicy, entitlement_for, load_policy,
                              load_profile, load_profiles)
@@ -143,7 +144,7 @@ def test_each_issuer_decides_for_its_own_credentials(build, settings):
     assert zoo.verify_text(ministry.qr(), NOW).to_json()["entitlement"]["persons"] == 3
     builtin = zoo.verify_text(silent.qr(), NOW).to_json()["entitlement"]
     assert builtin["persons"] == 6 and builtin["source"] == "builtin"
-    report = zoo.status_report(NOW)
+    report = device_status(zoo, NOW)
     assert {i["iss"]: i["entitlement_rules"] for i in report["issuers"]} == {
         "RU-27-MSZN": "issuer", "RU-25-MSZN": "builtin"}
 

@@ -20,6 +20,7 @@ from shared.credential import StatusRef
 from shared.statuslist import REVOKED, SUSPENDED
 from shared.token import STATUS_LIST_TYP
 from tests.verifier.fakeissuer import DAY, NOW, FakeIssuer, b64json
+from verifier.devicestatus import device_status
 from verifier import service
 from verifier.cache import TrustCache
 from verifier.config import Settings
@@ -391,24 +392,24 @@ def test_verification_never_opens_a_socket(verifier, issuer, monkeypatch):
     assert code(verifier, stranger.qr()) == "untrusted_issuer"
     assert code(verifier, elsewhere) == "status_unavailable"  # never fetched on demand
     assert code(verifier, "garbage") == "malformed"
-    verifier.status_report(NOW)
+    device_status(verifier, NOW)
 
 
 def test_status_report(verifier, issuer, settings):
-    report = verifier.status_report(NOW)
+    report = device_status(verifier, NOW)
     assert report["ok"] and not report["stale"] and report["clock_ok"]
     assert report["synced_at"] == NOW and report["sync_age_seconds"] == 0
     [entry] = report["issuers"]
     assert entry["iss"] == issuer.iss and entry["keys"] == 1 and entry["kids"] == [issuer.kid]
     [lst] = entry["status_lists"]
     assert lst["iat"] == issuer.list_iat and lst["age_seconds"] == 3600 and lst["stale"] is False
-    later = verifier.status_report(issuer.list_iat + issuer.list_ttl + 1)
+    later = device_status(verifier, issuer.list_iat + issuer.list_ttl + 1)
     assert later["stale"] and not later["ok"] and later["issuers"][0]["status_lists"][0]["stale"]
-    assert verifier.status_report(NOW - DAY)["clock_ok"] is False
+    assert device_status(verifier, NOW - DAY)["clock_ok"] is False
 
 
 def test_status_report_of_a_refused_cache(settings):
-    report = Verifier(TrustCache.empty(error="cache.json: bad"), settings).status_report(NOW)
+    report = device_status(Verifier(TrustCache.empty(error="cache.json: bad"), settings), NOW)
     assert report["cache_error"] == "cache.json: bad" and report["stale"] and not report["ok"]
     assert report["issuers"] == [] and report["synced_at"] is None
 

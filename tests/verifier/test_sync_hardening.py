@@ -10,6 +10,7 @@ import pytest
 
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 from tests.verifier.test_sync import RedirectHandler, _Quiet, cache_bytes, http_server, serve_dir
+from verifier.devicestatus import device_status
 from verifier import cache
 from verifier import sync as sync_mod
 from verifier.cache import CacheError
@@ -141,7 +142,7 @@ def test_a_key_edited_in_cache_json_is_refused_on_load(synced, issuer, settings)
     from shared import qrtext
     result = v.verify_text(qrtext.encode(forged), NOW).to_json()
     assert result["verdict"] == "reject" and "изменены вне синхронизации" in result["message"]
-    report = v.status_report(NOW)
+    report = device_status(v, NOW)
     assert "modified outside sync" in report["cache_error"] and report["level"] == "error"
 
 
