@@ -1,6 +1,6 @@
 """Figure 3: QR decoding from 1280x720 JPEG frames on a degraded corpus (fixed seed).
 
-Ours (`shared.qrimage.decode_qr_image`) against plain `zxingcpp.read_barcodes` and
+Ours (`verifier.imaging.decode_qr_image`) against plain `zxingcpp.read_barcodes` and
 `cv2.QRCodeDetector` on the same JPEG bytes (each includes its JPEG decode). Success means the
 exact text came back.
 """
@@ -17,7 +17,7 @@ import zxingcpp
 
 from shared import keys, qrtext, token
 from shared.errors import SocpassError
-from shared.qrimage import decode_qr_image
+from verifier.imaging import decode_qr_image
 from tests import imaging as im
 from tests.vectors.reference import REFERENCE_LARGE_FAMILY
 

@@ -1,6 +1,6 @@
 """How much memory this process spends on images at once: their bodies (counted from the
 Content-Length before they are read) and their decoding (its peak estimated from the header
-before a pixel is decoded, shared.qrimage.decoding_bytes). Photos in flight wait for each other
+before a pixel is decoded, verifier.imaging.decoding_bytes). Photos in flight wait for each other
 rather than add up. Camera frames (about 3 MB each) pass side by side; large
 photos take turns. Process-wide on purpose: memory is the process's, whichever app or Verifier
 decodes. With the server's own ~50 MB this keeps a verifier worker under its 150 MB figure

@@ -134,7 +134,7 @@ class Verifier:
         (no_qr, or two different codes). Raises like verify_image."""
         now = int(now)
         try:
-            from shared.qrimage import decode_qr_image, decoding_bytes  # heavy (OpenCV): scans only
+            from verifier.imaging import decode_qr_image, decoding_bytes  # heavy (OpenCV): scans only
         except ImportError as err:
             raise ScannerUnavailable("image scanning is not available on this device") from err
         limits = {"max_bytes": self.settings.max_body, "max_pixels": self.settings.max_image_pixels}

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from shared.qrimage import decode_qr_image
+from verifier.imaging import decode_qr_image
 from tests.browser.test_console import SHOTS
 from tests.e2e.conftest import Env, free_port
 

@@ -108,7 +108,7 @@ def test_usb_stick_publish_suspend_reinstate_and_rotation(world, tmp_path):
 
 def test_printed_card_qr_decodes(world, tmp_path):
     pdfium = pytest.importorskip("pypdfium2")
-    from shared.qrimage import decode_qr_array
+    from verifier.imaging import decode_qr_array
     import numpy as np
 
     issuer, _ = world

@@ -88,7 +88,7 @@ def registry_csv(data: bytes) -> None:
 
 
 def image(data: bytes) -> None:
-    from shared.qrimage import decode_qr_image
+    from verifier.imaging import decode_qr_image
 
     try:
         decode_qr_image(data, max_pixels=4_000_000)

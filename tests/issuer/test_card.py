@@ -60,7 +60,7 @@ def test_a4_sheet_has_a_large_qr_and_where_to_use_it(service: IssuerService) -> 
     import numpy as np
     import pypdfium2 as pdfium
 
-    from shared.qrimage import decode_qr_image
+    from verifier.imaging import decode_qr_image
 
     result = service.issue("large_family", make_data(children=5))
     pdf = pdfium.PdfDocument(service.card_pdf(result["id"], layout="a4"))

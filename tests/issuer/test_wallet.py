@@ -10,7 +10,7 @@ from sqlalchemy import select
 from issuer.errors import NotFound
 from issuer.models import WalletLink
 from issuer.service import IssuerService
-from shared.qrimage import decode_qr_image
+from verifier.imaging import decode_qr_image
 
 from tests.issuer.helpers import ISSUER_URL, make_data
 from tests.issuer.web import csrf_from, form_post, text

@@ -13,8 +13,8 @@ from tests.verifier.fakeissuer import NOW, FakeIssuer
 from verifier.app import STATIC_DIR, create_app
 from verifier.sync import sync
 
-needs_qrimage = pytest.mark.skipif(importlib.util.find_spec("shared.qrimage") is None,
-                                   reason="shared.qrimage (image decoding) is not written yet")
+needs_qrimage = pytest.mark.skipif(importlib.util.find_spec("verifier.imaging") is None,
+                                   reason="verifier.imaging (image decoding) is not written yet")
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from shared.statuslist import REVOKED
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 from verifier import cli
 
-needs_qrimage = pytest.mark.skipif(importlib.util.find_spec("shared.qrimage") is None,
-                                   reason="shared.qrimage (image decoding) is not written yet")
+needs_qrimage = pytest.mark.skipif(importlib.util.find_spec("verifier.imaging") is None,
+                                   reason="verifier.imaging (image decoding) is not written yet")
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_release_runs_the_hook_and_frees_on_error() -> None:
 
 
 def test_the_process_budgets_fit_the_largest_image() -> None:
-    from shared.qrimage import MAX_IMAGE_PIXELS, gray_decoding_bytes
+    from verifier.imaging import MAX_IMAGE_PIXELS, gray_decoding_bytes
     assert DECODING.limit >= gray_decoding_bytes(MAX_IMAGE_PIXELS) * 0.9  # one runs at a time
     assert BODIES.limit >= 8 * 1024 * 1024
 

@@ -416,8 +416,8 @@ def test_status_report_of_a_refused_cache(settings):
 
 # --- images -------------------------------------------------------------------------------------
 
-needs_qrimage = pytest.mark.skipif(importlib.util.find_spec("shared.qrimage") is None,
-                                   reason="shared.qrimage (image decoding) is not written yet")
+needs_qrimage = pytest.mark.skipif(importlib.util.find_spec("verifier.imaging") is None,
+                                   reason="verifier.imaging (image decoding) is not written yet")
 
 
 def png(img: Image.Image) -> bytes:

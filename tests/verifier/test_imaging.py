@@ -3,7 +3,7 @@
 Fixtures are shaped like production codes: numeric mode, ~530 digits, error correction M
 (QR version 11, 61x61 modules). Camera-like cases put the code on a cluttered 1280x720 frame.
 
-Measured limits of shared.qrimage (8 seeds each, code 500 px wide = ~7 px per module, unless
+Measured limits of verifier.imaging (8 seeds each, code 500 px wide = ~7 px per module, unless
 stated), kept here so the thresholds below stay honest:
 - Gaussian blur: sigma 4.5 px (0.6 module) decodes via the sharpening retry; sigma 5 fails.
 - Motion blur: 15 px (2 modules) decodes; 17 px fails. No deconvolution is attempted.
@@ -26,9 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from shared import qrimage
+from verifier import imaging
 from shared.errors import AmbiguousQRCode, ImageError, ImageTooLarge, NoQRCode
-from shared.qrimage import (
+from verifier.imaging import (
     MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_qr_array, decode_qr_image, decoding_bytes, read_image,
 )
 from tests import imaging as im
@@ -221,7 +221,7 @@ def test_palette_gif() -> None:
 def test_clean_frame_takes_the_fast_path() -> None:
     """The first zxing pass alone reads a clean frame; no retry cost on the common case."""
     digits, frame = _frame(28)
-    assert qrimage._zxing(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)) == {digits}
+    assert imaging._zxing(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)) == {digits}
 
 
 # --- how many codes --------------------------------------------------------------------------
@@ -275,7 +275,7 @@ def _forbid_pixel_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("pixels were decoded before the size check")
 
-    monkeypatch.setattr(qrimage.cv2, "imdecode", boom)
+    monkeypatch.setattr(imaging.cv2, "imdecode", boom)
     monkeypatch.setattr(Image.Image, "load", boom)
     monkeypatch.setattr(Image.Image, "convert", boom)
 
@@ -465,7 +465,7 @@ def test_a_progressive_jpeg_pays_for_its_whole_size(monkeypatch: pytest.MonkeyPa
         decoding_bytes(progressive)
     with pytest.raises(ImageTooLarge):
         decode_qr_image(progressive)
-    assert baseline <= qrimage.gray_decoding_bytes(MAX_IMAGE_PIXELS)
+    assert baseline <= imaging.gray_decoding_bytes(MAX_IMAGE_PIXELS)
 
 
 def test_a_small_progressive_jpeg_is_read() -> None:
@@ -479,7 +479,7 @@ def test_png_over_the_pixel_cap_is_refused_from_its_header(monkeypatch: pytest.M
     _forbid_pixel_decoding(monkeypatch)
     with pytest.raises(ImageTooLarge):
         decode_qr_image(data)
-    assert decoding_bytes(data, max_pixels=5_000_000) == qrimage.gray_decoding_bytes(5_000_000)
+    assert decoding_bytes(data, max_pixels=5_000_000) == imaging.gray_decoding_bytes(5_000_000)
 
 
 def test_transparency_costs_more_than_gray() -> None:
@@ -501,5 +501,5 @@ def test_compositing_on_white_matches_the_float_formula() -> None:
     alpha = bgra[:, :, 3:4].astype(np.float32) / 255.0
     expected = cv2.cvtColor((bgra[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8),
                             cv2.COLOR_BGR2GRAY)
-    got = qrimage._composite_on_white(bgra, cv2.COLOR_BGRA2GRAY)
+    got = imaging._composite_on_white(bgra, cv2.COLOR_BGRA2GRAY)
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= 2
