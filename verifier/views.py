@@ -1,62 +1,22 @@
 """HTTP views: parse the request, call the Verifier, render JSON, the scanner page, statistics."""
 from __future__ import annotations
 
-import logging
+import hmac
 from typing import TYPE_CHECKING, Any
 
-import hmac
-
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
 
-from shared.errors import ImageError, ImageTooLarge
 from shared.jsonstrict import JSONFormatError, loads_strict
-from verifier import stats
+from verifier import stats, weberrors
 from verifier.devicestatus import device_status
 from verifier.imagebudget import BODIES
-from verifier.scanlog import ScanLogError
-from verifier.service import Result, ScannerUnavailable, where_raised
+from verifier.result import Result
+from verifier.weberrors import ApiError
 
 if TYPE_CHECKING:
     from verifier.compose import Services
 
-log = logging.getLogger("socpass.verifier")
-
-# (Russian for the page, English for logs and scripts)
-ERRORS: dict[str, tuple[str, str]] = {
-    "bad_request": ("Запрос должен быть JSON-объектом вида {\"qr\": \"текст QR-кода\"}.",
-                    'The body must be a JSON object {"qr": "<text read from the QR code>"}.'),
-    "bad_image": ("Не удалось прочитать изображение. Сфотографируйте QR-код ещё раз.",
-                  "The image cannot be read. Take the photo again."),
-    "no_image": ("Изображение не передано.", "No image was sent (image/jpeg or image/png body, "
-                                            "or a multipart field named image)."),
-    "too_large": ("Слишком большой запрос или изображение.", "The request or image is too large."),
-    "scanner_unavailable": ("Распознавание фото недоступно на этом устройстве; используйте сканер.",
-                            "Image scanning is not available on this device; use the scanner."),
-    "bad_day": ("Укажите день в виде ГГГГ-ММ-ДД (период — не больше 400 дней).",
-                "Give days as YYYY-MM-DD (a period of at most 400 days)."),
-    "scanlog_unavailable": ("Журнал проверок недоступен.", "The scan log cannot be read."),
-    "not_found": ("Страница не найдена.", "Not found."),
-    "method_not_allowed": ("Метод не поддерживается.", "Method not allowed."),
-    "internal": ("Внутренняя ошибка. Повторите попытку.", "Internal error. Try again."),
-}
-_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 SEEN_HEADER = "X-Socpass-Seen"  # on /api/scan results: the tag to send back as ?skip=
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, detail: str | None = None) -> None:
-        super().__init__(code)
-        self.status, self.code, self.detail = status, code, detail
-
-
-def error_response(status: int, code: str, detail: str | None = None) -> tuple[Any, int]:
-    """The one JSON error shape: {"error", "message", "message_en", "detail"?}."""
-    ru, en = ERRORS.get(code, ERRORS["internal"])
-    body: dict[str, Any] = {"error": code, "message": ru, "message_en": en}
-    if detail:
-        body["detail"] = detail
-    return jsonify(body), status
 
 
 def request_body() -> bytes:
@@ -119,14 +79,7 @@ def make_blueprint() -> Blueprint:
             if not data:
                 raise ApiError(400, "no_image", "the image is empty")
             verifier, now = services.verifier(), services.now()
-            try:
-                found = verifier.read_image(data, now)
-            except ImageTooLarge as err:
-                raise ApiError(413, "too_large", err.description) from None
-            except ImageError as err:
-                raise ApiError(400, "bad_image", err.description) from None
-            except ScannerUnavailable as err:
-                raise ApiError(503, "scanner_unavailable", err.description) from None
+            found = verifier.read_image(data, now)  # its errors: verifier/weberrors.py
             del data  # the body's memory goes with its share of the budget
         if isinstance(found, Result):
             return jsonify(found.to_json())
@@ -155,10 +108,7 @@ def make_blueprint() -> Blueprint:
             raise ApiError(400, "bad_day", str(err)) from None
 
     def _summary(day: str, lang: str) -> dict[str, Any]:
-        try:
-            return stats.labelled(_services().scanlog.summary(day), lang)
-        except ScanLogError as err:
-            raise ApiError(503, "scanlog_unavailable", err.description) from None
+        return stats.labelled(_services().scanlog.summary(day), lang)
 
     @bp.get("/api/stats")
     def api_stats() -> Any:
@@ -188,8 +138,6 @@ def make_blueprint() -> Blueprint:
             rows = services.scanlog.report(first, last)
         except ValueError as err:
             raise ApiError(400, "bad_day", str(err)) from None
-        except ScanLogError as err:
-            raise ApiError(503, "scanlog_unavailable", err.description) from None
         response = Response(stats.report_csv(rows, _lang()), mimetype="text/csv")
         response.headers["Content-Disposition"] = (
             f'attachment; filename="socpass-{services.policy.name}-{first}-{last}.csv"')
@@ -198,22 +146,6 @@ def make_blueprint() -> Blueprint:
     return bp
 
 
-def _handle(err: Exception) -> Any:
-    """Every exception a view lets out becomes one JSON shape (API) or a plain page."""
-    if isinstance(err, ApiError):
-        if not request.path.startswith("/api/"):  # a page: the message in plain text
-            ru, en = ERRORS.get(err.code, ERRORS["internal"])
-            return Response(f"{ru}\n{en}\n", status=err.status, mimetype="text/plain")
-        return error_response(err.status, err.code, err.detail)
-    if isinstance(err, HTTPException):
-        if not request.path.startswith("/api/"):
-            return err
-        status = err.code or 500
-        return error_response(status, _HTTP_CODES.get(status, "internal"))
-    log.error("unexpected %s in %s %s", where_raised(err), request.method, request.path)
-    return error_response(500, "internal")
-
-
 def init_app(app: Flask) -> None:
     app.register_blueprint(make_blueprint())
-    app.register_error_handler(Exception, _handle)
+    app.register_error_handler(Exception, weberrors.handle)
