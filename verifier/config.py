@@ -213,7 +213,7 @@ class Settings:
         """The pinned federal roots (a KeyResolver), or None when none are configured."""
         if self.trust_roots is None:
             return None
-        from verifier.federated import load_roots
+        from verifier.roots import load_roots
 
         return load_roots(self.trust_roots)
 
