@@ -26,7 +26,7 @@ from shared.trustlist import (MAX_BUNDLE, MAX_TRUST_LIST, Bundle, TrustedIssuer,
 from verifier.cache import (CacheError, CachedIssuer, TrustCache, check_named, load, save,
                             verify_issuer)
 from verifier.roots import load_roots  # noqa: F401  (callers, tests, found it here)
-from verifier.sync import DEFAULT_MAX_REDIRECTS, SyncError, _exclusive, fetch_issuer, summarize
+from verifier.sync import DEFAULT_MAX_REDIRECTS, SyncError, exclusive_sync, fetch_issuer, summarize
 from verifier.transport import FetchError, NetPolicy, reader_for
 
 MAX_WORKERS = 4
@@ -72,7 +72,7 @@ def sync_federated(source: str, cache_dir: Path | str, now: int, roots: KeyResol
     net = net or NetPolicy()
     cache_dir = Path(cache_dir)
     try:
-        with _exclusive(cache_dir):
+        with exclusive_sync(cache_dir):
             return _sync(source, cache_dir, now, roots, bundle, net, max_redirects, status_grace,
                          workers)
     except OSError as err:

@@ -85,7 +85,7 @@ def fetch_issuer(source: str, *, net: NetPolicy | None = None,
 
 
 @contextlib.contextmanager
-def _exclusive(cache_dir: Path) -> Iterator[None]:
+def exclusive_sync(cache_dir: Path) -> Iterator[None]:
     """One sync at a time per cache directory (a cron job and an operator may collide)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -127,7 +127,7 @@ def sync(sources: Sequence[str], cache_dir: Path | str, now: int, *,
 def _sync(sources: Sequence[str], cache_dir: Path, now: int, net: NetPolicy, max_redirects: int,
           status_grace: int, roots: KeyResolver | None,
           validators: Validators | None) -> dict[str, Any]:
-    with _exclusive(cache_dir):
+    with exclusive_sync(cache_dir):
         try:
             previous, previous_error = load(cache_dir, roots), None
         except CacheError as err:  # a damaged cache must not block the sync that repairs it
