@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                                         or bool(args.tls_cert) != bool(args.tls_key)):
             parser.error("serve takes --tls-cert with --tls-key, or --tls-self-signed")
         if args.command == "status":
-            _print(device_status(compose(settings, _clock, write_behind=False).verifier(), _clock()))
+            verifier = compose(settings, _clock, write_behind=False).verifier()
+            _print(device_status(verifier, _clock()))
             return 0
         if args.command == "config":
             _print(settings.describe())
