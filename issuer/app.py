@@ -6,6 +6,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from issuer.config import Settings
 from issuer.errors import NotFound, NotInitialized
@@ -38,6 +39,12 @@ def create_app(settings: Settings | None = None, service: IssuerService | None =
     if service is None:
         service = IssuerService.open(settings, actor="web")
     app = Flask(__name__, static_folder="static", static_url_path="/assets")
+    if settings.trusted_proxies:
+        # Behind N proxies, believe the last N hops' X-Forwarded-*: the client's address (the
+        # sign-in limit counts it) and whether it came over HTTPS (the Secure cookie). Without
+        # them the headers are anyone's to send and are ignored.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["socpass_issuer"] = service
@@ -65,6 +72,10 @@ def init_security_headers(app: Flask) -> None:
     def _headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.path.startswith("/admin"):
+            # Console pages show personal data and, once, citizens' links: no cache, shared or
+            # the browser's own (the back button after sign-out), may keep them.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 

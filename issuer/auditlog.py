@@ -30,6 +30,7 @@ ACTION_LABELS = {
     "user_password": "смена пароля / password changed",
     "user_update": "пользователь изменён / user changed",
     "login": "вход / sign-in",
+    "logout": "выход / sign-out",
     "token_create": "новый токен API / API token created",
     "token_revoke": "токен API отозван / API token revoked",
     "login_failed": "неудачный вход / failed sign-in",

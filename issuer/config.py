@@ -114,6 +114,14 @@ SETTINGS: tuple[Setting, ...] = (
             "trusted proxy), true or false"),
     Setting("SOCPASS_DB_POOL_SIZE", "db_pool_size", "5", _int_parser(1, 200),
             "PostgreSQL connections kept open per process (up to twice as many under load)"),
+    Setting("SOCPASS_HTTP_THREADS", "http_threads", "16", _int_parser(1, 256),
+            "requests served at once per process by `serve` (a fixed pool: more connections wait)"),
+    Setting("SOCPASS_HTTP_TIMEOUT", "http_timeout", "15", _int_parser(1, 600),
+            "seconds a client may stay silent while sending a request or between requests "
+            "before `serve` closes its connection (slow clients cannot hold the pool)"),
+    Setting("SOCPASS_TRUSTED_PROXIES", "trusted_proxies", "0", _int_parser(0, 5),
+            "reverse proxies in front of the issuer whose X-Forwarded-For/-Proto/-Host are "
+            "believed (0: none, the headers are ignored; 1: one proxy such as nginx)"),
 )
 
 
@@ -132,6 +140,9 @@ class Settings:
     secret_key: str | None = None
     cookie_secure: str = "auto"
     db_pool_size: int = 5
+    http_threads: int = 16
+    http_timeout: int = 15
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> "Settings":

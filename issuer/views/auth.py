@@ -154,6 +154,8 @@ def build_blueprint(service: IssuerService) -> Blueprint:
 
     @bp.post("/logout")
     def logout() -> Response:
+        if current_user.is_authenticated:
+            service.accounts.sign_out(current_user.info.id)  # the cookie dies on the server too
         logout_user()
         session.clear()
         flash("Вы вышли / signed out", "info")
