@@ -145,7 +145,8 @@ class Accounts:
                 session.add(User(name=name, password_hash=_HASHER.hash(password), role=role,
                                  active=True, created_at=now, updated_at=now))
                 store.add_event(session, at=now, actor=self.svc.actor, action="user_add",
-                                detail={"user": name, "before": None, "after": {"role": role}})
+                                detail={"user": name, "before": None,
+                                        "after": {"role": role, "active": True}})
         except IntegrityError as err:
             raise InvalidState(f"пользователь {name} уже есть / user already exists",
                                code="user_exists") from err

@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "suspend": "приостановка / suspended",
     "reinstate": "возобновление / reinstated",
     "import": "загрузка реестра / registry import",
+    "import_failed": "загрузка реестра не удалась / registry import failed",
     "key_rotate": "смена ключа / key rotated",
     "key_retire": "ключ выведен / key retired",
     "key_withdraw": "ключ отозван / key withdrawn",
@@ -40,6 +41,28 @@ ACTION_LABELS = {
     "links_export": "выгрузка ссылок граждан / citizen links exported",
 }
 HEAD_TYP = "socpass-audit-head+jwt"
+# Why a sign-in was refused (issuer.loginaudit.REASONS) and other codes kept as an event's reason.
+REASON_LABELS = {
+    "unknown_user": "нет такого пользователя / no such user",
+    "wrong_password": "неверный пароль / wrong password",
+    "disabled": "учётная запись отключена / the account is disabled",
+    "too_many_attempts": "слишком много попыток, вход заблокирован на 5 минут / too many attempts, "
+                         "blocked for 5 minutes",
+    "replaced": "заменено новым удостоверением / replaced by a new credential",
+}
+# Who acts: a console user, someone at the command line, an API token's holder.
+ACTOR_KINDS = ("user", "cli", "api")
+
+
+def actors_named(typed: str | None) -> tuple[str, ...] | None:
+    """The actor filter takes "ivanova" as well as "user:ivanova": a plain name is any kind of
+    actor of that name."""
+    typed = (typed or "").strip()
+    if not typed:
+        return None
+    if ":" in typed:
+        return (typed,)
+    return (typed, *(f"{kind}:{typed}" for kind in ACTOR_KINDS))
 
 
 class AuditLog:
@@ -50,6 +73,7 @@ class AuditLog:
         return {"id": event.id, "at": event.at.astimezone(self.svc.tz).isoformat(),
                 "actor": event.actor, "action": event.action,
                 "action_label": ACTION_LABELS.get(event.action, event.action),
+                "reason_label": REASON_LABELS.get(event.reason or "", event.reason),
                 "credential_id": event.credential_id, "kid": event.kid, "reason": event.reason,
                 "detail": json.loads(event.detail) if event.detail else None, "hash": event.hash}
 
@@ -57,7 +81,7 @@ class AuditLog:
                credential_id: str | None = None, before_id: int | None = None,
                limit: int = 100) -> list[dict[str, Any]]:
         with self.svc.store.read() as session:
-            rows = store.list_events(session, action=action or None, actor=actor or None,
+            rows = store.list_events(session, action=action or None, actors=actors_named(actor),
                                      credential_id=credential_id or None, before_id=before_id,
                                      limit=limit)
             return [self._describe(e) for e in rows]

@@ -74,9 +74,11 @@ class IssueForm(FlaskForm):
         name = code.removeprefix("invalid_")
         field = getattr(self, name, None) if name in self._fields else None
         if field is None:
-            self.form_errors.append(message)
-        else:  # under its field the message needs no "children (число детей): " prefix
-            field.errors = [*field.errors, message.split("): ", 1)[-1]]
+            if message not in self.form_errors:
+                self.form_errors.append(message)
+        elif not field.errors:  # one message a field ("required" says enough)
+            # under its field the message needs no "children (число детей): " prefix
+            field.errors = [message.split("): ", 1)[-1]]
 
 
 def _iso(value: str | None) -> str:

@@ -172,14 +172,16 @@ class Jobs:
                 summary = self.svc.acting_as(actor).import_csv(
                     reader, progress=lambda rows: beat(reader, rows), file_name=file_name)
             state, result = "done", summary
-        except SocpassError as err:
+        except SocpassError as err:  # the service has put it in the audit log
             error = err.description
         except OSError as err:
             error = f"файл загрузки недоступен / the uploaded file is gone: {err.strerror}"
+            self.svc.acting_as(actor).record_failed_import(file_name, "file_gone", error)
         except Exception as err:  # noqa: BLE001 - a job must end in a state, never hang "running"
             log.error("import job %s failed: %s", job_id, type(err).__name__)
             log.debug("import job failed", exc_info=err)
             error = "внутренняя ошибка / internal error"
+            self.svc.acting_as(actor).record_failed_import(file_name, "internal_error", error)
         finally:
             path.unlink(missing_ok=True)
         with self.svc.store.write() as session:

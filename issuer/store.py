@@ -460,14 +460,14 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_events(session: Session, *, action: str | None = None, actor: str | None = None,
-                credential_id: str | None = None, before_id: int | None = None,
-                limit: int = 100) -> Sequence[Event]:
+def list_events(session: Session, *, action: str | None = None,
+                actors: Sequence[str] | None = None, credential_id: str | None = None,
+                before_id: int | None = None, limit: int = 100) -> Sequence[Event]:
     stmt = select(Event).order_by(Event.id.desc()).limit(limit)
     if action:
         stmt = stmt.where(Event.action == action)
-    if actor:
-        stmt = stmt.where(Event.actor == actor)
+    if actors:
+        stmt = stmt.where(Event.actor.in_(actors))
     if credential_id:
         stmt = stmt.where(Event.credential_id == credential_id)
     if before_id:

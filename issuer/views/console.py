@@ -80,13 +80,23 @@ def build_blueprint(service: IssuerService) -> Blueprint:
                                link=service.links.link_info(cid), shown_link=shown_link,
                                action_form=ActionForm(), categories=CATEGORIES, types=TYPES)
 
+    def _checked(form: IssueForm) -> bool:
+        """Submitted and valid; else every problem is under its field on this first submit: the
+        form's own (required, length) and the service's, which stops at its first otherwise."""
+        valid = form.validate_on_submit()
+        if request.method != "POST" or "csrf_token" in form.errors:
+            return valid
+        for problem in service.problems(form.type.data or "", form.registry_data()):
+            form.attach_error(problem.code, problem.description)
+        return valid and not form.errors
+
     @bp.route("/issue", methods=["GET", "POST"])
     @require("issue")
     def issue() -> Any:
         form = IssueForm()
         if request.method == "GET":
             form.region.data = service.issuer_info().get("region") or ""
-        if form.validate_on_submit():
+        if _checked(form):
             try:
                 result = acting(service).issue(form.type.data, form.registry_data())
             except InputError as err:
@@ -117,7 +127,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             form.valid_until.data = data["valid_until"]
         else:
             form.type.data, form.registry_id.data = cred["type"], cred["registry_id"]
-        if form.validate_on_submit():
+        if _checked(form):
             try:
                 result = acting(service).reissue(cid, form.registry_data())
             except InputError as err:
