@@ -35,8 +35,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "links": frozenset({"admin", "operator"}),
     "admin": frozenset({"admin"}),  # users, keys, API tokens
 }
-ROLE_LABELS = {"admin": "администратор / admin", "operator": "оператор / operator",
-               "auditor": "аудитор / auditor"}
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 LOGIN_WINDOW = timedelta(minutes=5)

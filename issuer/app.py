@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from issuer import i18n
 from issuer.config import Settings
 from issuer.errors import NotFound, NotInitialized
 from issuer.jobs import JobRunner
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, service: IssuerService | None =
         runner = JobRunner(service)
         runner.start()
         app.extensions["socpass_jobs"] = runner
+    i18n.init_babel(app)
     auth.init_auth(app, settings, service)
     app.register_blueprint(public.build_blueprint(service))
     app.register_blueprint(auth.build_blueprint(service))

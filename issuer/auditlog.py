@@ -13,43 +13,7 @@ from shared.token import sign
 if TYPE_CHECKING:
     from issuer.service import IssuerService
 
-ACTION_LABELS = {
-    "init": "создание издателя / issuer created",
-    "issue": "выдача / issued",
-    "revoke": "отзыв / revoked",
-    "suspend": "приостановка / suspended",
-    "reinstate": "возобновление / reinstated",
-    "import": "загрузка реестра / registry import",
-    "import_failed": "загрузка реестра не удалась / registry import failed",
-    "key_rotate": "смена ключа / key rotated",
-    "key_retire": "ключ выведен / key retired",
-    "key_withdraw": "ключ отозван / key withdrawn",
-    "user_add": "новый пользователь / user added",
-    "user_role": "смена роли / role changed",
-    "user_disable": "пользователь отключён / user disabled",
-    "user_enable": "пользователь включён / user enabled",
-    "user_password": "смена пароля / password changed",
-    "user_update": "пользователь изменён / user changed",
-    "login": "вход / sign-in",
-    "logout": "выход / sign-out",
-    "token_create": "новый токен API / API token created",
-    "token_revoke": "токен API отозван / API token revoked",
-    "login_failed": "неудачный вход / failed sign-in",
-    "wallet_link": "новая ссылка гражданина / citizen link created",
-    "wallet_link_revoke": "ссылка гражданина отозвана / citizen link revoked",
-    "wallet_link_show": "ссылка гражданина показана / citizen link shown",
-    "links_export": "выгрузка ссылок граждан / citizen links exported",
-}
 HEAD_TYP = "socpass-audit-head+jwt"
-# Why a sign-in was refused (issuer.loginaudit.REASONS) and other codes kept as an event's reason.
-REASON_LABELS = {
-    "unknown_user": "нет такого пользователя / no such user",
-    "wrong_password": "неверный пароль / wrong password",
-    "disabled": "учётная запись отключена / the account is disabled",
-    "too_many_attempts": "слишком много попыток, вход заблокирован на 5 минут / too many attempts, "
-                         "blocked for 5 minutes",
-    "replaced": "заменено новым удостоверением / replaced by a new credential",
-}
 # Who acts: a console user, someone at the command line, an API token's holder.
 ACTOR_KINDS = ("user", "cli", "api")
 
@@ -72,8 +36,6 @@ class AuditLog:
     def _describe(self, event: Event) -> dict[str, Any]:
         return {"id": event.id, "at": event.at.astimezone(self.svc.tz).isoformat(),
                 "actor": event.actor, "action": event.action,
-                "action_label": ACTION_LABELS.get(event.action, event.action),
-                "reason_label": REASON_LABELS.get(event.reason or "", event.reason),
                 "credential_id": event.credential_id, "kid": event.kid, "reason": event.reason,
                 "detail": json.loads(event.detail) if event.detail else None, "hash": event.hash}
 

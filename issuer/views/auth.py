@@ -12,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from issuer.accounts import ROLE_LABELS, LoginRefused, TooManyAttempts, UserInfo, can
+from issuer.accounts import LoginRefused, TooManyAttempts, UserInfo, can
 from issuer.config import Settings, session_secret
 from issuer.forms import LoginForm
 from issuer.service import IssuerService
@@ -96,7 +96,7 @@ def init_auth(app: Flask, settings: Settings, service: IssuerService) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"role_labels": ROLE_LABELS, "current_user": current_user}
+        return {"current_user": current_user}
 
 
 def require(permission: str) -> Callable[[F], F]:

@@ -6,6 +6,9 @@ import re
 from typing import Any
 
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, url_for)
+from flask_babel import get_locale, gettext
+
+from issuer import labels
 
 from issuer.errors import NotFound
 from issuer.forms import ActionForm, IssueForm, ReasonForm
@@ -17,8 +20,7 @@ from shared.qr import render_png
 
 PAGE_SIZE = 50
 _FIELD_PREFIX = re.compile(r"^[a-z_]+ \(([^)]+)\): ")
-STATE_LABELS = {"valid": "действует / valid", "revoked": "отозвано / revoked",
-                "suspended": "приостановлено / suspended"}
+STATE_LABELS = labels.CREDENTIAL_STATES
 CHANGES = {
     "revoke": ("Отозвать удостоверение", "Revoke", "revoked",
                "Отзыв окончателен: удостоверение перестанет действовать у всех верификаторов "
@@ -37,7 +39,23 @@ def build_blueprint(service: IssuerService) -> Blueprint:
 
     @bp.app_template_global()
     def state_label(state: str) -> str:
-        return STATE_LABELS.get(state, state)
+        return labels.label(STATE_LABELS, state)
+
+    @bp.app_template_global()
+    def action_label(action: str) -> str:
+        return labels.label(labels.ACTIONS, action)
+
+    @bp.app_template_global()
+    def reason_label(reason: str | None) -> str:
+        return labels.label(labels.REASONS, reason)
+
+    @bp.app_template_global()
+    def job_state_label(state: str) -> str:
+        return labels.label(labels.JOB_STATES, state)
+
+    @bp.app_template_global()
+    def role_label(role: str) -> str:
+        return labels.label(labels.ROLES, role)
 
     @bp.app_template_filter("human")
     def human(message: str) -> str:
@@ -46,9 +64,11 @@ def build_blueprint(service: IssuerService) -> Blueprint:
 
     @bp.app_template_global()
     def type_label(ctype: str, category: str | None = None) -> str:
+        # The names of types and categories are the format's (shared.credential), in both languages.
+        lang = "en" if get_locale().language == "en" else "ru"
         if category:
-            return CATEGORIES[category]["ru"]
-        return TYPES[ctype]["ru"] if ctype in TYPES else ctype
+            return CATEGORIES[category][lang]
+        return TYPES[ctype][lang] if ctype in TYPES else ctype
 
     @bp.get("/")
     @require("read")
@@ -158,7 +178,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             except InputError as err:
                 flash(err.description, "error")
             else:
-                flash(f"Готово: {STATE_LABELS[target]} / done", "success")
+                flash(gettext("Done: %(state)s", state=STATE_LABELS[target]), "success")
             return redirect(url_for("console.credential", cid=cid))
         status = 400 if request.method == "POST" else 200
         return render_template("change.html", cred=cred, form=form, change=change, title=title,

@@ -7,8 +7,7 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
                    stream_with_context, url_for)
 from flask_login import current_user
 
-from issuer.accounts import ROLE_LABELS
-from issuer.auditlog import ACTION_LABELS
+from issuer.labels import ACTIONS, ROLES
 from issuer.forms import ActionForm, ImportForm, LinksExportForm, TokenForm, UserForm
 from issuer.links import ExportFilter, parse_registry_ids, parse_since
 from issuer.service import IssuerService
@@ -83,7 +82,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
             except InputError as err:
                 flash(err.description, "error")
         return render_template("users.html", users=service.accounts.users(), form=form,
-                               created=created, action_form=ActionForm(), roles=ROLE_LABELS)
+                               created=created, action_form=ActionForm(), roles=ROLES)
 
     @bp.post("/users/<name>")
     @require("admin")
@@ -99,14 +98,14 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
                 accounts.update(name, active=True)
             elif action == "reset":
                 changed = accounts.update(name, reset_password=True)
-            elif action in ROLE_LABELS:
+            elif action in ROLES:
                 accounts.update(name, role=action)
             else:
                 abort(400)
         except InputError as err:
             flash(err.description, "error")
         return render_template("users.html", users=service.accounts.users(), form=UserForm(),
-                               created=changed, action_form=ActionForm(), roles=ROLE_LABELS)
+                               created=changed, action_form=ActionForm(), roles=ROLES)
 
     # --- API tokens -------------------------------------------------------------------------------
 
@@ -163,7 +162,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
         before = request.args.get("before", type=int)
         events = service.audit.events(**filters, before_id=before, limit=AUDIT_PAGE)
         verified = service.audit.verify() if request.args.get("verify") == "1" else None
-        return render_template("audit.html", events=events, filters=filters, actions=ACTION_LABELS,
+        return render_template("audit.html", events=events, filters=filters, actions=ACTIONS,
                                verified=verified, page_size=AUDIT_PAGE)
 
     @bp.get("/audit.csv")

@@ -27,7 +27,7 @@ def test_a_new_user_is_not_shown_as_disabled(login, service: IssuerService) -> N
     added = next(r for r in rows if "новый пользователь" in r and "nina" in r)
     disabled = next(r for r in rows if "пользователь отключён" in r and "nina" in r)
     assert "отключён" not in added.split("новый пользователь", 1)[1]
-    assert "оператор / operator, отключён" in disabled
+    assert "оператор → оператор, отключён" in disabled
 
 
 def test_refusals_read_as_words_and_the_actor_filter_takes_a_plain_name(console_app, login) -> None:
