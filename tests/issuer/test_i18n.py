@@ -2,6 +2,7 @@
 and the language switch of the console and of the citizen's page."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,16 @@ def test_the_citizens_page_counts_the_children(console_app, service: IssuerServi
     page = text(client.get(path))
     assert "4 ребёнка" in page
     assert "4 children" in text(client.get(path + "?lang=en"))
+
+
+def test_an_invalid_link_says_where_to_go_in_one_language(console_app) -> None:
+    client = console_app.test_client()
+    response = client.get("/w/no-such-link-0123456789")
+    page = text(response)
+    assert response.status_code == 404 and '<html lang="ru">' in page
+    assert "Ссылка не работает" in page and "центре социальной поддержки населения" in page
+    assert "Госуслуг" in page and "паспорт" in page
+    shown = re.sub(r"<[^>]+>", " ", page)
+    assert not re.search(r"[A-Za-z]{3,}", shown.replace("gosuslugi.ru", "")), shown  # no English
+    english = text(client.get("/w/no-such-link-0123456789?lang=en"))
+    assert "This link does not work" in english and "Ссылка" not in english
