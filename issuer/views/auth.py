@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from flask import (Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template,
                    request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -79,7 +80,8 @@ def init_auth(app: Flask, settings: Settings, service: IssuerService) -> None:
     csrf.init_app(app)
     manager = LoginManager()
     manager.login_view = "auth.login"
-    manager.login_message = "Войдите, чтобы продолжить / sign in to continue"
+    manager.login_message = "Sign in to continue"  # translated when flashed
+    manager.localize_callback = gettext
     manager.login_message_category = "info"
     manager.session_protection = "basic"
     manager.init_app(app)
@@ -158,7 +160,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             service.accounts.sign_out(current_user.info.id)  # the cookie dies on the server too
         logout_user()
         session.clear()
-        flash("Вы вышли / signed out", "info")
+        flash(gettext("You have signed out"), "info")
         return redirect(url_for("auth.login"))
 
     return bp

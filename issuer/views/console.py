@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, url_for)
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 
 from issuer import labels
 
@@ -22,11 +22,11 @@ PAGE_SIZE = 50
 _FIELD_PREFIX = re.compile(r"^[a-z_]+ \(([^)]+)\): ")
 STATE_LABELS = labels.CREDENTIAL_STATES
 CHANGES = {
-    "revoke": ("Отозвать удостоверение", "Revoke", "revoked",
-               "Отзыв окончателен: удостоверение перестанет действовать у всех верификаторов "
-               "после их синхронизации. Вернуть его нельзя, можно только выпустить новое."),
-    "suspend": ("Приостановить удостоверение", "Suspend", "suspended",
-                "Удостоверение перестанет приниматься, пока его не возобновят."),
+    "revoke": (lazy_gettext("Revoke the credential"), lazy_gettext("Yes, revoke it"), "revoked",
+               lazy_gettext("Revocation is final: the credential stops working at every verifier "
+                            "after its sync. It cannot be undone; only a new one can be issued.")),
+    "suspend": (lazy_gettext("Suspend the credential"), lazy_gettext("Yes, suspend it"), "suspended",
+                lazy_gettext("The credential will not be accepted until it is reinstated.")),
 }
 
 
@@ -122,7 +122,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             except InputError as err:
                 form.attach_error(err.code, err.description)
             else:
-                flash(f"Удостоверение выдано / issued: {result['id']}", "success")
+                flash(gettext("Credential %(id)s issued", id=result["id"]), "success")
                 return redirect(url_for("console.credential", cid=result["id"]))
         status = 400 if request.method == "POST" else 200
         return render_template("issue.html", form=form, reissue=None), status
@@ -153,8 +153,8 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             except InputError as err:
                 form.attach_error(err.code, err.description)
             else:
-                flash(f"Выпущено новое удостоверение {result['id']}, прежнее отозвано / reissued",
-                      "success")
+                flash(gettext("New credential %(id)s issued, the previous one revoked",
+                              id=result["id"]), "success")
                 return redirect(url_for("console.credential", cid=result["id"]))
         status = 400 if request.method == "POST" else 200
         return render_template("issue.html", form=form, reissue=cred), status
@@ -166,12 +166,13 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             abort(404)
         cred = service.credential(cid)
         form = ReasonForm()
-        title, title_en, target, warning = CHANGES[change]
+        title, confirm_label, target, warning = CHANGES[change]
         confirmed = request.form.get("confirm") == "yes"
         if form.validate_on_submit():
             if not confirmed:  # second step: the same reason, shown back for confirmation
                 return render_template("change.html", cred=cred, form=form, change=change,
-                                       title=title, title_en=title_en, warning=warning, confirm=True)
+                                       title=title, confirm_label=confirm_label, warning=warning,
+                                       confirm=True)
             try:
                 do = getattr(acting(service), change)
                 do(cid, form.reason.data or "")
@@ -182,7 +183,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             return redirect(url_for("console.credential", cid=cid))
         status = 400 if request.method == "POST" else 200
         return render_template("change.html", cred=cred, form=form, change=change, title=title,
-                               title_en=title_en, warning=warning, confirm=False), status
+                               confirm_label=confirm_label, warning=warning, confirm=False), status
 
     @bp.post("/credentials/<cid>/reinstate")
     @require("issue")
@@ -193,7 +194,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
         except InputError as err:
             flash(err.description, "error")
         else:
-            flash("Удостоверение возобновлено / reinstated", "success")
+            flash(gettext("Credential reinstated"), "success")
         return redirect(url_for("console.credential", cid=cid))
 
     @bp.post("/credentials/<cid>/link")
@@ -215,7 +216,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
     def revoke_link(cid: str) -> Response:
         ActionForm().validate_on_submit() or abort(400)
         acting(service).links.revoke_links(cid)
-        flash("Ссылка гражданина отключена / the citizen's link is revoked", "success")
+        flash(gettext("The citizen's link is switched off"), "success")
         return redirect(url_for("console.credential", cid=cid))
 
     @bp.get("/credentials/<cid>/card.pdf")

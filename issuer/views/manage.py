@@ -5,10 +5,11 @@ from typing import Any
 
 from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request,
                    stream_with_context, url_for)
+from flask_babel import gettext
 from flask_login import current_user
 
-from issuer.labels import ACTIONS, ROLES
 from issuer.forms import ActionForm, ImportForm, LinksExportForm, TokenForm, UserForm
+from issuer.labels import ACTIONS, ROLES
 from issuer.links import ExportFilter, parse_registry_ids, parse_since
 from issuer.service import IssuerService
 from issuer.views.auth import acting, require
@@ -65,8 +66,8 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
     def rotate() -> Response:
         ActionForm().validate_on_submit() or abort(400)
         result = acting(service).rotate_key()
-        flash(f"Новый ключ {result['active']}; прежний {result['retired']} выведен / key rotated",
-              "success")
+        flash(gettext("New key %(new)s; the previous one, %(old)s, is retired",
+                      new=result["active"], old=result["retired"]), "success")
         return redirect(url_for("manage.keys"))
 
     # --- users ------------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
     def revoke_token(token_id: str) -> Response:
         ActionForm().validate_on_submit() or abort(400)
         acting(service).api_tokens.revoke(token_id)
-        flash("Токен отозван / token revoked", "success")
+        flash(gettext("Token revoked"), "success")
         return redirect(url_for("manage.tokens"))
 
     # --- citizens' links --------------------------------------------------------------------------
