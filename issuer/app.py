@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -90,12 +91,12 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 HTML_PREFIXES = ("/admin", "/w/")
 HTML_MESSAGES = {
-    400: "Неверный запрос / bad request",
-    403: "Недостаточно прав для этого действия / you are not allowed to do this",
-    404: "Страница не найдена / not found",
-    405: "Действие недоступно / method not allowed",
-    413: "Файл слишком большой / the file is too large",
-    429: "Слишком много запросов / too many requests",
+    400: _l("Bad request"),
+    403: _l("You are not allowed to do this"),
+    404: _l("Page not found"),
+    405: _l("This action is not available here"),
+    413: _l("The file is too large"),
+    429: _l("Too many requests"),
 }
 
 
@@ -132,7 +133,7 @@ def init_error_handlers(app: Flask) -> None:
         status = err.code or 500
         code = (err.name or "error").lower().replace(" ", "_")
         if _wants_html():
-            return html_error(status, code, HTML_MESSAGES.get(status, err.description or ""))
+            return html_error(status, code, str(HTML_MESSAGES.get(status, err.description or "")))
         return error_response(status, code, err.description or "")
 
     @app.errorhandler(SocpassError)

@@ -13,6 +13,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from issuer.i18n import data_lang
 from issuer.labels import ROLES
 from shared.credential import CATEGORIES, TYPES
 
@@ -39,7 +40,7 @@ class LoginForm(FlaskForm):
 
 class IssueForm(FlaskForm):
     type = SelectField(_l("Type of credential"),
-                       choices=_choices([(code, t["ru"]) for code, t in TYPES.items()]), validators=[_required()])
+                       validators=[_required()])  # choices: in __init__, in the page's language
     registry_id = StringField(_l("Registry id"), validators=[_required(), Length(max=64)])
     family_name = StringField(_l("Family name"), validators=[_required(), Length(max=64)])
     given_name = StringField(_l("Given name"), validators=[_required(), Length(max=64)])
@@ -48,11 +49,16 @@ class IssueForm(FlaskForm):
                              render_kw={"type": "date"})
     children = StringField(_l("Children (for a large family)"),
                            render_kw={"inputmode": "numeric"})
-    category = SelectField(_l("Category (for a beneficiary)"),
-                           choices=_choices([("", "—")] + [(code, c["ru"]) for code, c in CATEGORIES.items()]))
+    category = SelectField(_l("Category (for a beneficiary)"))
     region = StringField(_l("Region code"), validators=[_required(), Length(max=3)])
     valid_until = StringField(_l("Valid until"), validators=[_required()],
                               render_kw={"type": "date"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lang = data_lang()
+        self.type.choices = _choices([(code, t[lang]) for code, t in TYPES.items()])
+        self.category.choices = _choices([("", "—")] + [(code, c[lang]) for code, c in CATEGORIES.items()])
 
     def registry_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -47,6 +47,15 @@ def choose(asked: str | None, remembered: str | None,
     return DEFAULT, False
 
 
+def data_lang() -> str:
+    """The key of the format's own names in both languages (shared.credential's "ru" and "en"
+    of types and categories) for this page's language."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "ru"
+
+
 def _section() -> str | None:
     path = request.path if request.path.endswith("/") else request.path + "/"
     return next((prefix for prefix in SWITCHED if path.startswith(prefix)), None)

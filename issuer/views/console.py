@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, url_for)
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext
 
 from issuer import labels
+from issuer.i18n import data_lang
 
 from issuer.errors import NotFound
 from issuer.forms import ActionForm, IssueForm, ReasonForm
@@ -64,8 +65,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
 
     @bp.app_template_global()
     def type_label(ctype: str, category: str | None = None) -> str:
-        # The names of types and categories are the format's (shared.credential), in both languages.
-        lang = "en" if get_locale().language == "en" else "ru"
+        lang = data_lang()
         if category:
             return CATEGORIES[category][lang]
         return TYPES[ctype][lang] if ctype in TYPES else ctype
