@@ -1,27 +1,28 @@
-"""Running the web service: one process (Werkzeug's server, bounded) or several (gunicorn).
+"""Running the web service: one process, or several (`--workers N`, issuer.prefork), each
+serving with Werkzeug's WSGI server bounded here.
 
-Both modes serve with a fixed number of threads per process (SOCPASS_HTTP_THREADS) and close a
-connection whose client stays silent for SOCPASS_HTTP_TIMEOUT seconds, while sending a request
-or between two: 600 stalled connections cost a queue entry each, never 600 threads.
-
-Both write an access log line per request with the citizen's private link `/w/<secret>` cut out
-(`redact`), in the line as it is written.
-
-With gunicorn every worker builds its own app (its own database pool, job runner thread and
-status-token cache) after the fork; nothing opened in the parent is shared.
+- A fixed pool of SOCPASS_HTTP_THREADS threads per process (Werkzeug's threaded server starts a
+  thread per connection, without limit).
+- A connection waits for its request head outside the pool (issuer.headwait) and is closed when
+  its head is not in within SOCPASS_HTTP_TIMEOUT seconds; after that every read of its body has
+  the same timeout. One request per connection. So 600 stalled connections cost a selector
+  entry each, no thread, and do not delay anyone else.
+- An access log line per request with the citizen's private link `/w/<secret>` cut out
+  (`redact`), in the line as it is written.
 """
 from __future__ import annotations
 
+import io
 import re
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from gunicorn.glogging import Logger
-from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from issuer.config import Settings
+from issuer.headwait import HeadWaiter, Replay
 from issuer.service import IssuerService
 
 # "/w/" as routed: the server decodes %2F and %77 before routing, so the log must match them too.
@@ -41,22 +42,45 @@ class RedactingHandler(WSGIRequestHandler):
         super().log(type, "%s", redact(message % args if args else message))
 
 
+class _PoolHandler(RedactingHandler):
+    """One request per connection (HTTP/1.0 semantics: an idle keep-alive connection would hold
+    a pool thread), read from the head the waiting thread collected, then the socket."""
+
+    protocol_version = "HTTP/1.0"
+
+    def setup(self) -> None:
+        super().setup()
+        # Over an unbuffered stream of the socket: a buffered one would wait to fill its buffer.
+        self.rfile.close()
+        self.rfile = io.BufferedReader(Replay(self.server.current.head,  # type: ignore[attr-defined]
+                                              self.connection.makefile("rb", buffering=0)))
+
+
 class BoundedWSGIServer(BaseWSGIServer):
     """Werkzeug's server with a fixed pool of threads (its threaded server starts one thread per
-    connection, without limit) and a read timeout on every connection."""
+    connection, without limit), connections waiting for their request head outside the pool
+    (issuer.headwait) and a read timeout on every connection."""
 
     multithread = True
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, app: Any, *, threads: int, timeout: int) -> None:
-        handler = type("Handler", (RedactingHandler,), {"timeout": timeout})
-        super().__init__(host, port, app, handler=handler)
+    def __init__(self, host: str, port: int, app: Any, *, threads: int, timeout: int,
+                 fd: int | None = None) -> None:
+        handler = type("Handler", (_PoolHandler,), {"timeout": timeout})
+        super().__init__(host, port, app, handler=handler, fd=fd)
+        self.threads = threads
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="socpass-http")
+        self.current = threading.local()  # the head of the connection a pool thread serves
+        self.heads = HeadWaiter(timeout, self._head_ready)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        self.pool.submit(self._serve_one, request, client_address)
+        self.heads.add(request, client_address)
 
-    def _serve_one(self, request: Any, client_address: Any) -> None:
+    def _head_ready(self, request: Any, client_address: Any, head: bytes) -> None:
+        self.pool.submit(self._serve_one, request, client_address, head)
+
+    def _serve_one(self, request: Any, client_address: Any, head: bytes) -> None:
+        self.current.head = head
         try:
             self.finish_request(request, client_address)
         except Exception:
@@ -66,7 +90,14 @@ class BoundedWSGIServer(BaseWSGIServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        if hasattr(self, "heads"):  # Werkzeug also calls this while binding, before they exist
+            self.heads.stop()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def log_startup(self) -> None:
+        # Werkzeug's own line calls this a development server; bounded as above, it serves.
+        self.log("info", " * socpass-issuer on http://%s:%s (%s threads)", self.host, self.port,
+                 self.threads)
 
 
 def make_server(settings: Settings, app: Any, host: str, port: int) -> BoundedWSGIServer:
@@ -74,7 +105,7 @@ def make_server(settings: Settings, app: Any, host: str, port: int) -> BoundedWS
                              timeout=settings.http_timeout)
 
 
-def run_development(svc: IssuerService, host: str, port: int, *, start_jobs: bool = True) -> None:
+def run_one_process(svc: IssuerService, host: str, port: int, *, start_jobs: bool = True) -> None:
     from issuer.app import create_app
 
     app = create_app(svc.settings, svc, start_jobs=start_jobs)
@@ -83,66 +114,18 @@ def run_development(svc: IssuerService, host: str, port: int, *, start_jobs: boo
     server.serve_forever()
 
 
-def gunicorn_options(settings: Settings, host: str, port: int, workers: int) -> dict[str, Any]:
-    return {"bind": f"{host}:{port}", "workers": workers, "worker_class": "issuer.server.ReadTimeoutWorker",
-            "threads": settings.http_threads, "keepalive": min(5, settings.http_timeout),
-            "timeout": 120, "graceful_timeout": 20, "accesslog": "-",
-            "logger_class": "issuer.server.RedactingLogger",
-            "loglevel": settings.log_level.lower(), "preload_app": False}
+def run_workers(settings: Settings, host: str, port: int, workers: int, *,
+                start_jobs: bool = True) -> None:
+    """`workers` processes (issuer.prefork), each with its own app and the bounded server."""
+    from issuer import prefork
+    from issuer.app import create_app
 
+    def serve(listener: socket.socket) -> None:
+        app = create_app(settings, start_jobs=start_jobs)
+        server = BoundedWSGIServer(host, port, app, threads=settings.http_threads,
+                                   timeout=settings.http_timeout, fd=listener.fileno())
+        prefork.stop_on_sigterm(server.shutdown)
+        server.serve_forever()
+        server.pool.shutdown(wait=True)  # the requests begun are answered
 
-def run_gunicorn(settings: Settings, host: str, port: int, workers: int, *,
-                 start_jobs: bool = True) -> None:
-    from gunicorn.app.base import BaseApplication
-
-    import issuer.server
-
-    issuer.server.READ_TIMEOUT = settings.http_timeout
-
-    class Application(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in gunicorn_options(settings, host, port, workers).items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            from issuer.app import create_app
-
-            return create_app(settings, start_jobs=start_jobs)
-
-    Application().run()
-
-
-# --- gunicorn's pieces (named by dotted path in its configuration) -----------------------------
-
-READ_TIMEOUT = 15  # set by run_gunicorn before the workers fork
-
-
-class _TimedSocket(socket.socket):
-    """gunicorn's threaded worker makes a connection blocking, without a timeout, before reading
-    the request: a client that sends half a request line would hold a thread for ever. Blocking
-    here means "blocking, up to READ_TIMEOUT seconds per read"."""
-
-    def setblocking(self, flag: bool) -> None:
-        if flag:
-            self.settimeout(READ_TIMEOUT)
-        else:
-            super().setblocking(False)
-
-
-class ReadTimeoutWorker(ThreadWorker):
-    """gunicorn's gthread worker whose connections time out when their client is silent."""
-
-    def enqueue_req(self, conn: Any) -> None:
-        if not isinstance(conn.sock, _TimedSocket):  # a new connection (not one kept alive)
-            raw = conn.sock
-            conn.sock = _TimedSocket(raw.family, raw.type, raw.proto, fileno=raw.detach())
-            conn.sock.setblocking(False)
-        super().enqueue_req(conn)
-
-
-class RedactingLogger(Logger):
-    """gunicorn's logger, its access lines without citizens' private links."""
-
-    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
-        return {key: redact(value) if isinstance(value, str) else value
-                for key, value in super().atoms(resp, req, environ, request_time).items()}
+    prefork.run(host, port, workers, serve)
