@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("socpass.issuer.jobs")
 STALE_AFTER = timedelta(minutes=2)
 PROGRESS_EVERY = 0.5  # seconds between progress writes
-STATE_LABELS = {"queued": "в очереди / queued", "running": "выполняется / running",
-                "done": "готово / done", "failed": "ошибка / failed"}
 
 
 class CountingReader(io.RawIOBase):
@@ -111,7 +109,7 @@ class Jobs:
             estimate = job.rows_done
         elif job.bytes_done > 0 and job.rows_done > 0:
             estimate = max(job.rows_done, round(job.rows_done * job.size / job.bytes_done))
-        return {"id": job.id, "state": job.state, "state_label": STATE_LABELS[job.state],
+        return {"id": job.id, "state": job.state,
                 "file_name": job.file_name, "size": job.size,
                 "percent": round(min(percent, 100.0), 1), "rows_done": job.rows_done,
                 "rows_estimate": estimate, "created_by": job.created_by,

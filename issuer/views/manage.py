@@ -8,8 +8,8 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
 from flask_babel import gettext
 from flask_login import current_user
 
+from issuer import labels
 from issuer.forms import ActionForm, ImportForm, LinksExportForm, TokenForm, UserForm
-from issuer.labels import ACTIONS, ROLES
 from issuer.links import ExportFilter, parse_registry_ids, parse_since
 from issuer.service import IssuerService
 from issuer.views.auth import acting, require
@@ -47,6 +47,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
     @require("read")
     def job(job_id: str) -> Any:
         info = service.jobs.get(job_id)
+        info["state_label"] = labels.label(labels.JOB_STATES, info["state"])  # for the page's script
         best = request.accept_mimetypes.best_match(["text/html", "application/json"])
         if best == "application/json" or request.args.get("format") == "json":
             response = jsonify(info)
@@ -83,7 +84,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
             except InputError as err:
                 flash(err.description, "error")
         return render_template("users.html", users=service.accounts.users(), form=form,
-                               created=created, action_form=ActionForm(), roles=ROLES)
+                               created=created, action_form=ActionForm(), roles=labels.ROLES)
 
     @bp.post("/users/<name>")
     @require("admin")
@@ -99,14 +100,14 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
                 accounts.update(name, active=True)
             elif action == "reset":
                 changed = accounts.update(name, reset_password=True)
-            elif action in ROLES:
+            elif action in labels.ROLES:
                 accounts.update(name, role=action)
             else:
                 abort(400)
         except InputError as err:
             flash(err.description, "error")
         return render_template("users.html", users=service.accounts.users(), form=UserForm(),
-                               created=changed, action_form=ActionForm(), roles=ROLES)
+                               created=changed, action_form=ActionForm(), roles=labels.ROLES)
 
     # --- API tokens -------------------------------------------------------------------------------
 
@@ -163,7 +164,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
         before = request.args.get("before", type=int)
         events = service.audit.events(**filters, before_id=before, limit=AUDIT_PAGE)
         verified = service.audit.verify() if request.args.get("verify") == "1" else None
-        return render_template("audit.html", events=events, filters=filters, actions=ACTIONS,
+        return render_template("audit.html", events=events, filters=filters, actions=labels.ACTIONS,
                                verified=verified, page_size=AUDIT_PAGE)
 
     @bp.get("/audit.csv")
