@@ -100,9 +100,11 @@ class BoundedWSGIServer(BaseWSGIServer):
                  self.threads)
 
 
-def make_server(settings: Settings, app: Any, host: str, port: int) -> BoundedWSGIServer:
+def make_server(settings: Settings, app: Any, host: str, port: int,
+                fd: int | None = None) -> BoundedWSGIServer:
+    """Bound to (host, port), or serving the listening socket `fd` a parent process opened."""
     return BoundedWSGIServer(host, port, app, threads=settings.http_threads,
-                             timeout=settings.http_timeout)
+                             timeout=settings.http_timeout, fd=fd)
 
 
 def run_one_process(svc: IssuerService, host: str, port: int, *, start_jobs: bool = True) -> None:
@@ -122,8 +124,7 @@ def run_workers(settings: Settings, host: str, port: int, workers: int, *,
 
     def serve(listener: socket.socket) -> None:
         app = create_app(settings, start_jobs=start_jobs)
-        server = BoundedWSGIServer(host, port, app, threads=settings.http_threads,
-                                   timeout=settings.http_timeout, fd=listener.fileno())
+        server = make_server(settings, app, host, port, fd=listener.fileno())
         prefork.stop_on_sigterm(server.shutdown)
         server.serve_forever()
         server.pool.shutdown(wait=True)  # the requests begun are answered
