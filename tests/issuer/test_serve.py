@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import socket
 import subprocess
@@ -263,3 +264,27 @@ def test_the_cookie_is_secure_behind_a_trusted_https_proxy(service: IssuerServic
         cookies = [v for k, v in headers.items() if k.lower() == "set-cookie"]
         session = next(c for c in cookies if c.startswith("socpass_session="))
         assert ("; Secure" in session) is secure, session
+
+
+@pytest.mark.slow
+def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(env: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    import signal
+
+    _issuer_with_a_link(env)
+    with serving(env, "workers", tmp_path / "serve.log") as (base, proc):
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        first = children.read_text().split()
+        assert len(first) == 2
+        os.kill(int(first[0]), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (now := children.read_text().split()) == first or len(now) < 2:
+            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            time.sleep(0.1)
+        assert first[0] not in now and first[1] in now
+        for _ in range(4):  # whichever worker takes it, it answers
+            with urllib.request.urlopen(base + "/.well-known/jwks.json", timeout=30) as response:
+                assert response.status == 200
+        proc.terminate()
+        assert proc.wait(30) == 0
+        assert not any(Path(f"/proc/{pid}").exists() for pid in now)
