@@ -133,8 +133,12 @@ async function start() {
   let building = 0;
   async function useSnapshot(next) {
     const mine = ++building;
-    const made = next ? await engineModule.createVerifier(next,
-      { venue, messages, deviceKey, seen: store.seen }) : null;
+    let made = null;
+    if (next) {
+      made = engineModule.createVerifier(next, { venue, messages, deviceKey, seen: store.seen,
+        builtinProfiles: config.builtin_profiles || null, roots: config.roots || null });
+      await made.ready; // the snapshot verified again, signatures included; status() after this
+    }
     if (mine !== building) return;
     snapshot = next;
     verifier = made;
@@ -143,7 +147,7 @@ async function start() {
 
   let screen = null;
   const sync = createSync({
-    config, store, syncPublication: engineModule.syncPublication,
+    config, messages, store, syncPublication: engineModule.syncPublication,
     onSnapshot: useSnapshot,
     onState: () => {
       if (screen) screen.refreshStatus();
@@ -167,7 +171,7 @@ async function start() {
 
   async function status() {
     const now = nowSeconds();
-    const base = verifier ? await verifier.status(now) : { synced_at: null, issuers: [], level: "error", ok: false };
+    const base = verifier ? verifier.status(now) : { synced_at: null, issuers: [], level: "error", ok: false };
     const state = sync.state();
     // "Last refreshed" is the last refresh that reached the publication (a 304 included: the
     // data was confirmed current then), not merely "within its ttl".

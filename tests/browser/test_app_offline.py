@@ -1,9 +1,6 @@
 """The offline scanner app (issue 13) in real headless Chromium: installed once online from the
 real `socpass-issuer publish` output on a plain static server, then used with the server
 stopped and the browser offline.
-
-Tests marked `needs_engine` need ENGINE's static/scan/engine/ (and `needs_decoder` DECODE's
-static/scan/decode/): other branches until the lead merges them; they are written to run then.
 """
 from __future__ import annotations
 
@@ -15,15 +12,10 @@ from pathlib import Path
 import pytest
 
 from issuer.scanapp import revision
-from tests.browser.app_shell_harness import (PublishedMinistry, StaticServer, decoder_merged,
-                                             engine_merged, persistent_context)
+from tests.browser.app_shell_harness import PublishedMinistry, StaticServer, persistent_context
 from tests.browser.harness import as_russian_layout, camera_video, fake_camera_args
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-needs_engine = pytest.mark.skipif(not engine_merged(),
-                                  reason="needs ENGINE's static/scan/engine/ (after the merge)")
-needs_decoder = pytest.mark.skipif(not (engine_merged() and decoder_merged()),
-                                   reason="needs ENGINE's engine/ and DECODE's decode/ (after the merge)")
 
 READY = "Готово к работе без сети. Данные от"
 REFRESH_SECONDS = 3
@@ -148,7 +140,6 @@ def test_cold_start_offline_loads_from_the_service_worker(playwright_instance, s
         context.close()
 
 
-@needs_engine
 def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, site, tmp_path):
     ministry, server = site
     profile = tmp_path / "profile"
@@ -157,7 +148,9 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
     try:
         page.evaluate("window.socpass.ready")
         sent = []
-        context.on("request", lambda request: sent.append(request.url))
+        # The browser's own fetch of the tab's icon (whenever it likes) is not the page's doing.
+        context.on("request", lambda request: request.url.endswith("/scan/icon.svg")
+                   or sent.append(request.url))
         # The handheld scanner types the QR digits and Enter; no click anywhere.
         page.keyboard.type(ministry.qr["family"])
         page.keyboard.press("Enter")
@@ -185,7 +178,6 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
         context.close()
 
 
-@needs_engine
 def test_revocation_reaches_the_app_within_one_refresh(playwright_instance, fast_site, tmp_path):
     ministry, server = fast_site
     with installed(playwright_instance, server, tmp_path / "profile") as page:
@@ -223,7 +215,6 @@ def test_refresh_with_nothing_changed_costs_304s(playwright_instance, site, tmp_
         assert again and all(status == 304 and size == 0 for _, status, size in again), again
 
 
-@needs_engine
 def test_bad_input_gets_a_russian_verdict_without_a_hang(playwright_instance, site, tmp_path):
     ministry, server = site
     with installed(playwright_instance, server, tmp_path / "profile") as page:
@@ -239,7 +230,6 @@ def test_bad_input_gets_a_russian_verdict_without_a_hang(playwright_instance, si
         assert page.locator("#message").inner_text().startswith("Это не QR-код удостоверения")
 
 
-@needs_decoder
 def test_fake_camera_offline_gives_accepted(playwright_instance, site, tmp_path):
     ministry, server = site
     profile = tmp_path / "profile"
@@ -260,8 +250,7 @@ def test_stats_export_is_csv_without_personal_data(playwright_instance, site, tm
     with installed(playwright_instance, server, tmp_path / "profile") as page:
         codes = [page.evaluate("t => window.socpass.verify(t)", ministry.qr[person])["code"]
                  for person in ("family", "revoked")]
-        if engine_merged():
-            assert codes == ["valid", "revoked"]
+        assert codes == ["valid", "revoked"]
         with page.expect_download() as download:
             page.click("#stats-link")
         csv = Path(download.value.path()).read_text("utf-8-sig")
@@ -282,9 +271,11 @@ def test_published_app_precache_manifest_covers_every_file(site):
     files = {p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file()}
     assert urls == files - {"sw.js"}
     # Each revision is the file's hash: a changed file is fetched again, an unchanged one not.
-    standin = set() if engine_merged() else {"engine/verifier.js"}
-    assert all(entry["revision"] == revision((app / entry["url"]).read_bytes())
-               for entry in manifest if entry["url"] not in standin)
+    assert all(entry["revision"] == revision((app / entry["url"]).read_bytes()) for entry in manifest)
+    # The engine, the decoder and every vendored file the app loads are there for offline use.
+    assert {"engine/verifier.js", "engine/sync.js", "decode/decoder.js", "decode/worker.js",
+            "vendor/pako-3.0.3/pako_inflate.esm.min.mjs", "vendor/idb-8.0.4/index.js",
+            "vendor/zxing-wasm-3.1.8/reader/zxing_reader.wasm"} <= urls
     config = json.loads((app / "config.json").read_text("utf-8"))
     assert config["refresh_seconds"] == 300 and config["mode"] == "issuer"
     assert not any(name.endswith(".py") or "/tests/" in name for name in files)
@@ -327,7 +318,6 @@ def test_an_update_waits_for_the_next_start(playwright_instance, site, tmp_path)
         context.close()
 
 
-@needs_decoder
 def test_photo_messages_in_russian(playwright_instance, site, tmp_path):
     """A photo that is no image, one far too large, one without a code: a clear message each,
     no hang; a photo of the card: ПРИНЯТО. All offline."""
