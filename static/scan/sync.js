@@ -63,8 +63,9 @@ export function createSync({ config, messages, store, syncPublication, onSnapsho
     const previous = (await store.get("snapshot")) || null;
     let outcome;
     try {
+      // sources: the issuers' directories under base (default: base is the one issuer)
       outcome = await syncPublication(fetchText, previous, { now, messages, roots: config.roots,
-        mode: config.mode === "federal" ? "federal" : "issuer" });
+        mode: config.mode === "federal" ? "federal" : "issuer", sources: config.sources || [""] });
     } catch (err) {
       outcome = { snapshot: previous, report: { ok: false, reason: String((err && err.message) || err) } };
     }

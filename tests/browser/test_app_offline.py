@@ -130,7 +130,7 @@ def test_cold_start_offline_loads_from_the_service_worker(playwright_instance, s
         # Offline, the start's refresh fails: the bar says so and how old the kept data is.
         wait_until(page, "document.getElementById('sync-status').textContent.includes('не удалось')")
         bar = page.locator("#sync-status").inner_text()
-        assert bar.startswith("Последняя синхронизация: ") and "Данные актуальны" not in bar
+        assert bar.startswith("Данные обновлены: ") and "Обновить данные не удалось" in bar
         assert "level-warning" in page.locator("#status-bar").get_attribute("class")
         # The first-visit message is not repeated; English is one tap away.
         assert page.locator("#ready-note").is_hidden()
@@ -343,7 +343,7 @@ def test_photo_messages_in_russian(playwright_instance, site, tmp_path):
         for path, expected in ((text, "Это не изображение"), (huge, "Фото слишком большое"),
                                (blank, "На фото не найден QR-код")):
             page.set_input_files("#photo", str(path))
-            assert verdict(page) == "ОШИБКА"
+            assert verdict(page) == "ФОТО НЕ ПОДОШЛО"
             assert page.locator("#message").inner_text().startswith(expected)
             next_customer(page)
         page.set_input_files("#photo", str(card))
