@@ -300,6 +300,9 @@ async function start() {
     verifyText: (text) => verifyAndLog(text, "text"),
     verifyFile,
     scanFrame,
+    // The decoder works in its own worker here, not on a shared server: a frame every ~40 ms
+    // gets a code in view to its verdict sooner, and the page stays responsive.
+    frameGapMs: 40,
     status,
     venueName,
     statsLink: () => "#",
