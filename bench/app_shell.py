@@ -152,25 +152,27 @@ def _goto_to_verdict(page, url: str) -> float:
     return time.perf_counter() - start
 
 
-def camera_cold_start(playwright, profile: Path, url: str, qr: str, root: Path,
-                      rounds: int) -> dict:
-    """From navigation to a camera verdict on screen (the code in view from the first frame):
-    the app offline from its worker, against today's server page on loopback (same video)."""
+def _app_and_server_page(playwright, profile: Path, url: str, qr: str, root: Path, rounds: int,
+                         measure, lead_in: int) -> tuple[list[float], list[float]]:
+    """`measure(page, url)` `rounds` times on the app offline from its worker, then on today's
+    server page on loopback (a ministry of its own, the same kind of video): seconds each."""
     from tests.browser import harness
     from tests.browser.app_shell_harness import persistent_context
 
-    video = harness.camera_video(root / "camera.y4m", qr, frames=30)
+    video = harness.camera_video(root / f"app-{lead_in}.y4m", qr, lead_in=lead_in, frames=30)
     app = []
     for _ in range(rounds):
         context = persistent_context(playwright, profile, *harness.fake_camera_args(video), offline=True)
         try:
-            app.append(_goto_to_verdict(context.new_page(), url + "/scan/"))
+            app.append(measure(context.new_page(), url + "/scan/"))
         finally:
             context.close()
-    ministry = harness.Ministry(root / "baseline")
-    server, _ = harness.venue(root / "baseline", "venue", [str(ministry.published)], int(time.time()),
+    base = root / f"baseline-{lead_in}"
+    ministry = harness.Ministry(base)
+    server, _ = harness.venue(base, "venue", [str(ministry.published)], int(time.time()),
                               recent_window=0)
-    baseline_video = harness.camera_video(root / "baseline.y4m", ministry.qr["family"], frames=30)
+    baseline_video = harness.camera_video(root / f"baseline-{lead_in}.y4m", ministry.qr["family"],
+                                          lead_in=lead_in, frames=30)
     page_times = []
     try:
         for _ in range(rounds):
@@ -180,11 +182,20 @@ def camera_cold_start(playwright, profile: Path, url: str, qr: str, root: Path,
                                                        *harness.fake_camera_args(baseline_video)])
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page_times.append(_goto_to_verdict(page, server.url + "/"))
+                page_times.append(measure(page, server.url + "/"))
             finally:
                 browser.close()
     finally:
         server.stop()
+    return app, page_times
+
+
+def camera_cold_start(playwright, profile: Path, url: str, qr: str, root: Path,
+                      rounds: int) -> dict:
+    """From navigation to a camera verdict on screen (the code in view from the first frame):
+    the app offline from its worker, against today's server page on loopback (same video)."""
+    app, page_times = _app_and_server_page(playwright, profile, url, qr, root, rounds,
+                                           _goto_to_verdict, lead_in=0)
     return {"app_offline_median_s": round(statistics.median(app), 3),
             "server_page_median_s": round(statistics.median(page_times), 3),
             "ratio": round(statistics.median(app) / statistics.median(page_times), 2),
@@ -238,37 +249,9 @@ def camera_warm(playwright, profile: Path, url: str, qr: str, root: Path, rounds
                 lead_in: int = 40) -> dict:
     """From the first frame that shows the code to its verdict on screen, the page started and
     scanning an empty view for `lead_in` frames (4 s at 10 fps) before: the app offline against
-    today's server page (same kind of video)."""
-    from tests.browser import harness
-    from tests.browser.app_shell_harness import persistent_context
-
-    video = harness.camera_video(root / "warm.y4m", qr, lead_in=lead_in, frames=30)
-    app = []
-    for _ in range(rounds):
-        context = persistent_context(playwright, profile, *harness.fake_camera_args(video), offline=True)
-        try:
-            app.append(_qr_in_view_to_verdict(context.new_page(), url + "/scan/"))
-        finally:
-            context.close()
-    ministry = harness.Ministry(root / "warm-baseline")
-    server, _ = harness.venue(root / "warm-baseline", "venue", [str(ministry.published)],
-                              int(time.time()), recent_window=0)
-    baseline_video = harness.camera_video(root / "warm-baseline.y4m", ministry.qr["family"],
-                                          lead_in=lead_in, frames=30)
-    page_times = []
-    try:
-        for _ in range(rounds):
-            browser = playwright.chromium.launch(executable_path=harness.chromium_executable(),
-                                                 headless=True,
-                                                 args=[*harness.BASE_ARGS,
-                                                       *harness.fake_camera_args(baseline_video)])
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page_times.append(_qr_in_view_to_verdict(page, server.url + "/"))
-            finally:
-                browser.close()
-    finally:
-        server.stop()
+    today's server page."""
+    app, page_times = _app_and_server_page(playwright, profile, url, qr, root, rounds,
+                                           _qr_in_view_to_verdict, lead_in=lead_in)
     return {"app_offline_median_ms": round(statistics.median(app) * 1000),
             "server_page_median_ms": round(statistics.median(page_times) * 1000),
             "app_runs_ms": [round(t * 1000) for t in app],

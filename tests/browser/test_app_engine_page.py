@@ -10,12 +10,9 @@ import time
 
 import pytest
 
-from issuer import scanapp
-from issuer.publishing import write_files
-from tests.browser.app_engine_harness import PUBLICATION, VECTOR_SOURCES, Case, PythonVenue
+from tests.browser.app_engine_harness import Case, PythonVenue, published_app
 from tests.browser.app_shell_harness import StaticServer
 from tests.browser.harness import BASE_ARGS, chromium_executable
-from tests.vectors.build import publish as publish_vectors
 from tests.vectors.build import vectors
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,18 +21,10 @@ NOW = int(time.time())
 VENUE = "museum"
 
 
-def published_app(root):
-    """root/pub: the two test issuers; root/scan: the app configured to sync both from ../pub/."""
-    publish_vectors(root / PUBLICATION, NOW)
-    config = dict(scanapp.issuer_config(iss="RU-27", name="vectors", refresh_seconds=300),
-                  base=f"../{PUBLICATION}/", sources=list(VECTOR_SOURCES))
-    write_files(root, scanapp.under_prefix(scanapp.build(config)))
-
-
 @pytest.fixture(scope="module")
 def both(tmp_path_factory, playwright_instance):
     root = tmp_path_factory.mktemp("app-page")
-    published_app(root)
+    published_app(root, NOW)
     cases = [Case(v.name, v.text, NOW, expected_code=v.code) for v in vectors(NOW)]
     python = PythonVenue(root, NOW)
     expected = [python.verify(c) for c in cases]
