@@ -6,11 +6,11 @@ import { startScreen } from "./ui/screen.js";
 import { STRINGS } from "./ui/text.js";
 import { openStore, scansCsv } from "./store.js";
 import { createSync } from "./sync.js";
+import { controlled, registering } from "./register.js";
 
 const $ = (id) => document.getElementById(id);
 const VENUE_KEY = "socpass.venue";
 const WELCOMED_KEY = "socpass.app.welcomed";
-const UPDATE_KEY = "socpass.app.update_reload";
 
 function nowSeconds() {
   return Math.floor(Date.now() / 1000);
@@ -59,38 +59,6 @@ function remember(venue) {
   if (link) link.href = "manifest-" + venue + ".webmanifest";
 }
 
-// --- the service worker ----------------------------------------------------------------------
-async function registerWorker() {
-  if (!("serviceWorker" in navigator)) return null;
-  let registration;
-  try {
-    registration = await navigator.serviceWorker.register("sw.js", { scope: "./", updateViaCache: "none" });
-  } catch (err) {
-    return null; // http:// beyond localhost, or a private window: the app works while online
-  }
-  // An update downloaded during an earlier session waits; at this start, before any scan,
-  // it takes over (one reload). Never later: a clerk's queue is not interrupted by an update.
-  if (registration.waiting && navigator.serviceWorker.controller && !sessionStorage.getItem(UPDATE_KEY)) {
-    sessionStorage.setItem(UPDATE_KEY, "1");
-    navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
-    registration.waiting.postMessage({ type: "SKIP_WAITING" });
-  } else {
-    sessionStorage.removeItem(UPDATE_KEY);
-  }
-  return registration;
-}
-
-// On the first visit, the worker caches the app while the page starts: the decoder (its .wasm
-// is most of the app's bytes) waits until the worker controls the page, so it is downloaded once.
-async function controlled(registering) {
-  const registration = await registering;
-  if (!registration || navigator.serviceWorker.controller) return;
-  await new Promise((resolve) => {
-    navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true });
-    setTimeout(resolve, 20000); // a worker that cannot install must not keep the camera off
-  });
-}
-
 // --- the install prompt (the app works in a tab as well) -------------------------------------
 function offerInstall() {
   let deferred = null;
@@ -114,8 +82,6 @@ function offerInstall() {
 
 // --- start -------------------------------------------------------------------------------------
 async function start() {
-  // The worker first: the app is being cached while the rest starts.
-  const registering = registerWorker();
   const [config, messages, store] = await Promise.all([fetchJson("config.json"),
     fetchJson("messages.json"), openStore()]);
   const venues = config.venues || [];
