@@ -128,7 +128,7 @@ async function start() {
     const now = nowSeconds();
     const result = await verifier.verify(String(raw).trim(), now);
     try {
-      await store.logScan(result, { via, profile: venue, now });
+      store.logScan(result, { via, profile: venue, now }); // written behind, not waited for
     } catch (err) {
       // The log is statistics: a full disk never holds up a verdict.
     }

@@ -169,6 +169,8 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
         assert sent == []  # nothing left the page during the scans
         result = page.evaluate("t => window.socpass.verify(t)", "  " + ministry.qr["family"] + "\n")
         assert (result["verdict"], result["code"]) == ("accept", "valid")
+        # The same card a moment ago at this device: the repeated-use warning (museum: warn).
+        assert result["warnings"] == ["recently_used"]
         wait_until(page, "window.socpass.status().then(s => s.refresh.failed_at !== null)")
         status = page.evaluate("window.socpass.status()")  # offline: the refresh failed …
         assert status["synced_at"] is not None            # … and the data it kept is dated
