@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 READY_SELECTOR = "#ready-note:not([hidden])"
-MEMORY_POINTS = (100, 500, 1000)
+MEMORY_POINTS = (100, 500, 1000, 2000, 3000)
 
 
 def _sized(page) -> list[tuple[str, int]]:
@@ -306,7 +306,7 @@ def main(quick: bool = False) -> dict:
         results["camera_warm_qr_in_view"] = camera_warm(p, got["profile"], got["url"], got["qr"],
                                                         Path(tmp), 2 if quick else 7)
         results["heap_mb_after_scans"] = memory_over_scans(p, got["profile"], got["url"], got["qr"],
-                                                           100 if quick else 1000)
+                                                           100 if quick else 3000)
     print(json.dumps(results, indent=1, ensure_ascii=False))
     return results
 

@@ -5,6 +5,7 @@ stopped and the browser offline.
 from __future__ import annotations
 
 import json
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,9 +149,10 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
     try:
         page.evaluate("window.socpass.ready")
         sent = []
-        # The browser's own fetch of the tab's icon (whenever it likes) is not the page's doing.
-        context.on("request", lambda request: request.url.endswith("/scan/icon.svg")
-                   or sent.append(request.url))
+        # The browser's own fetches for the tab and the install prompt (icon, web app manifest),
+        # whenever it likes, are not the page's doing; any other request is.
+        context.on("request", lambda request: re.search(r"/scan/(icon[-.\w]*|manifest[-\w]*\.webmanifest)$",
+                                                        request.url) or sent.append(request.url))
         # The handheld scanner types the QR digits and Enter; no click anywhere.
         page.keyboard.type(ministry.qr["family"])
         page.keyboard.press("Enter")
