@@ -4,4 +4,6 @@
 // Installed, the worker already controls the page and the app starts at once.
 import { controlled, registering } from "./register.js";
 
-controlled(registering).finally(() => import("./app.js"));
+controlled(registering).finally(() => import("./app.js")).catch(() => {
+  document.documentElement.dataset.socpass = "failed"; // the app's files could not be loaded
+});
