@@ -1,12 +1,13 @@
 """Figures of the offline scanner app (issue 13) that are the shell's: what the first visit
 downloads, what a refresh costs when nothing changed (one ministry, and a federal app over 10
-regions), the cold start offline to a verdict, and the tab's memory over 1,000 scans.
+regions), the cold start offline to a verdict (handheld and camera), the time from a QR entering
+the camera's view to its verdict when the app is warm, and the tab's memory over 1,000 scans.
 
 Real parts only: the issuer's CLI publishes, a loopback static server with ETags serves, Debian's
 headless Chromium runs the app with a persistent profile. Bytes are what Playwright reports per
 request (headers and bodies, uncompressed: the static server does not gzip, so a server that
-does sends less). Needs ENGINE's engine/ and DECODE's decode/ for meaningful verdict figures:
-before the merge the test harness's stand-in engine answers and the figures say so.
+does sends less). The camera figures are set against today's server page (`socpass-verifier
+serve` on loopback) with the same fake camera, in the same run.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 READY_SELECTOR = "#ready-note:not([hidden])"
-MEMORY_POINTS = (100, 500, 1000)
+MEMORY_POINTS = (100, 500, 1000, 2000, 3000)
 
 
 def _sized(page) -> list[tuple[str, int]]:
@@ -84,8 +85,7 @@ def federal_refresh(playwright, root: Path, regions: int) -> dict:
     """The federal app over `regions` ministries on one static server: the bytes of a refresh
     when nothing changed (the federation's list and bundle, each region's files as the engine
     asks for them)."""
-    from tests.browser.app_shell_harness import (PublishedMinistry, StaticServer, engine_merged,
-                                                 install_standin_engine, persistent_context)
+    from tests.browser.app_shell_harness import PublishedMinistry, StaticServer, persistent_context
 
     site = root / "federal"
     site.mkdir()
@@ -101,9 +101,7 @@ def federal_refresh(playwright, root: Path, regions: int) -> dict:
         fed.cli("federation", "init", "--iss", "RU-FED", "--name", "Минтруд России")
         for i in range(regions):
             fed.cli("federation", "add", str(site / f"r{i}"), "--url", f"{server.url}/r{i}")
-        fed.cli("federation", "publish", "--out", str(site))
-        if not engine_merged():
-            install_standin_engine(site / "scan")
+        published = fed.cli("federation", "publish", "--out", str(site))
         context = persistent_context(playwright, root / "federal-profile")
         try:
             page = context.new_page()
@@ -113,8 +111,12 @@ def federal_refresh(playwright, root: Path, regions: int) -> dict:
             before = len(server.requests())
             report = page.evaluate("window.socpass.sync()")
             got = server.requests()[before:]
-            return {"regions": regions, "bytes": server.wire_bytes(before), "requests": len(got),
-                    "statuses": sorted({status for _, status, _ in got}), "ok": report["ok"]}
+            status = page.evaluate("window.socpass.status()")
+            synced = [r for r in status["federation"]["regions"] if r["cached"]]
+            return {"regions": regions, "regions_in_bundle": len(published.get("bundle_regions", [])),
+                    "regions_synced": len(synced), "bytes": server.wire_bytes(before),
+                    "requests": len(got), "statuses": sorted({status for _, status, _ in got}),
+                    "ok": report["ok"]}
         finally:
             context.close()
     finally:
@@ -150,25 +152,27 @@ def _goto_to_verdict(page, url: str) -> float:
     return time.perf_counter() - start
 
 
-def camera_cold_start(playwright, profile: Path, url: str, qr: str, root: Path,
-                      rounds: int) -> dict:
-    """From navigation to a camera verdict on screen (the code in view from the first frame):
-    the app offline from its worker, against today's server page on loopback (same video)."""
+def _app_and_server_page(playwright, profile: Path, url: str, qr: str, root: Path, rounds: int,
+                         measure, lead_in: int) -> tuple[list[float], list[float]]:
+    """`measure(page, url)` `rounds` times on the app offline from its worker, then on today's
+    server page on loopback (a ministry of its own, the same kind of video): seconds each."""
     from tests.browser import harness
     from tests.browser.app_shell_harness import persistent_context
 
-    video = harness.camera_video(root / "camera.y4m", qr, frames=30)
+    video = harness.camera_video(root / f"app-{lead_in}.y4m", qr, lead_in=lead_in, frames=30)
     app = []
     for _ in range(rounds):
         context = persistent_context(playwright, profile, *harness.fake_camera_args(video), offline=True)
         try:
-            app.append(_goto_to_verdict(context.new_page(), url + "/scan/"))
+            app.append(measure(context.new_page(), url + "/scan/"))
         finally:
             context.close()
-    ministry = harness.Ministry(root / "baseline")
-    server, _ = harness.venue(root / "baseline", "venue", [str(ministry.published)], int(time.time()),
+    base = root / f"baseline-{lead_in}"
+    ministry = harness.Ministry(base)
+    server, _ = harness.venue(base, "venue", [str(ministry.published)], int(time.time()),
                               recent_window=0)
-    baseline_video = harness.camera_video(root / "baseline.y4m", ministry.qr["family"], frames=30)
+    baseline_video = harness.camera_video(root / f"baseline-{lead_in}.y4m", ministry.qr["family"],
+                                          lead_in=lead_in, frames=30)
     page_times = []
     try:
         for _ in range(rounds):
@@ -178,15 +182,80 @@ def camera_cold_start(playwright, profile: Path, url: str, qr: str, root: Path,
                                                        *harness.fake_camera_args(baseline_video)])
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page_times.append(_goto_to_verdict(page, server.url + "/"))
+                page_times.append(measure(page, server.url + "/"))
             finally:
                 browser.close()
     finally:
         server.stop()
+    return app, page_times
+
+
+def camera_cold_start(playwright, profile: Path, url: str, qr: str, root: Path,
+                      rounds: int) -> dict:
+    """From navigation to a camera verdict on screen (the code in view from the first frame):
+    the app offline from its worker, against today's server page on loopback (same video)."""
+    app, page_times = _app_and_server_page(playwright, profile, url, qr, root, rounds,
+                                           _goto_to_verdict, lead_in=0)
     return {"app_offline_median_s": round(statistics.median(app), 3),
             "server_page_median_s": round(statistics.median(page_times), 3),
             "ratio": round(statistics.median(app) / statistics.median(page_times), 2),
             "app_runs": [round(t, 3) for t in app], "server_page_runs": [round(t, 3) for t in page_times]}
+
+
+# Put into the page before its own scripts: the time (performance.now) the first frame showing the
+# code is presented (the marker patch top-left of harness.qr_frame turns from black to white with
+# the code), and the time the verdict is on screen: what a clerk waits once the code is in view.
+WATCH_JS = """(() => {
+  window.__qr = {inView: null, verdict: null};
+  const probe = document.createElement("canvas");
+  probe.width = 4; probe.height = 4;
+  const watch = (video) => {
+    const frame = (now) => {
+      if (window.__qr.inView !== null) return;
+      const ctx = probe.getContext("2d", {willReadFrequently: true});
+      ctx.drawImage(video, 0, 0, video.videoWidth / 40, video.videoHeight / 30, 0, 0, 4, 4);
+      const px = ctx.getImageData(0, 0, 4, 4).data;
+      let sum = 0;
+      for (let i = 0; i < px.length; i += 4) sum += px[i];
+      if (sum / (px.length / 4) > 128) window.__qr.inView = now;
+      else video.requestVideoFrameCallback(frame);
+    };
+    video.requestVideoFrameCallback(frame);
+  };
+  const find = setInterval(() => {
+    const video = document.querySelector("video");
+    if (video && video.srcObject) { clearInterval(find); watch(video); }
+    const result = document.getElementById("result");
+    if (result && !result.hidden && window.__qr.verdict === null) window.__qr.verdict = performance.now();
+  }, 5);
+  new MutationObserver(() => {
+    const result = document.getElementById("result");
+    if (result && !result.hidden && window.__qr.verdict === null) window.__qr.verdict = performance.now();
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ["hidden"]});
+})();"""
+
+
+def _qr_in_view_to_verdict(page, url: str) -> float:
+    page.add_init_script(WATCH_JS)
+    page.goto(url)
+    page.wait_for_selector("#result:not([hidden])", timeout=30000)
+    got = page.evaluate("window.__qr")
+    if got["inView"] is None or got["verdict"] is None or got["verdict"] < got["inView"]:
+        raise RuntimeError(f"the code was not seen entering the view: {got}")
+    return (got["verdict"] - got["inView"]) / 1000
+
+
+def camera_warm(playwright, profile: Path, url: str, qr: str, root: Path, rounds: int,
+                lead_in: int = 40) -> dict:
+    """From the first frame that shows the code to its verdict on screen, the page started and
+    scanning an empty view for `lead_in` frames (4 s at 10 fps) before: the app offline against
+    today's server page."""
+    app, page_times = _app_and_server_page(playwright, profile, url, qr, root, rounds,
+                                           _qr_in_view_to_verdict, lead_in=lead_in)
+    return {"app_offline_median_ms": round(statistics.median(app) * 1000),
+            "server_page_median_ms": round(statistics.median(page_times) * 1000),
+            "app_runs_ms": [round(t * 1000) for t in app],
+            "server_page_runs_ms": [round(t * 1000) for t in page_times]}
 
 
 def memory_over_scans(playwright, profile: Path, url: str, qr: str, scans: int) -> list[tuple[int, float]]:
@@ -221,10 +290,8 @@ def memory_over_scans(playwright, profile: Path, url: str, qr: str, scans: int) 
 def main(quick: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.app_shell_harness import decoder_merged, engine_merged
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request lines in the figures
-    results: dict = {"engine": "real" if engine_merged() else "stand-in (before the merge)"}
+    results: dict = {}
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         got = first_visit_and_refresh(p, Path(tmp))
         got["server"].stop()
@@ -234,13 +301,12 @@ def main(quick: bool = False) -> dict:
         cold = cold_start_offline(p, got["profile"], got["url"], got["qr"], 2 if quick else 7)
         results["cold_start_offline_s"] = {"median": round(statistics.median(cold), 3),
                                            "runs": [round(t, 3) for t in cold]}
-        if decoder_merged():
-            results["camera_cold_start"] = camera_cold_start(p, got["profile"], got["url"], got["qr"],
-                                                             Path(tmp), 2 if quick else 7)
-        else:
-            results["camera_cold_start"] = "needs DECODE's decode/ (after the merge)"
+        results["camera_cold_start"] = camera_cold_start(p, got["profile"], got["url"], got["qr"],
+                                                         Path(tmp), 2 if quick else 7)
+        results["camera_warm_qr_in_view"] = camera_warm(p, got["profile"], got["url"], got["qr"],
+                                                        Path(tmp), 2 if quick else 7)
         results["heap_mb_after_scans"] = memory_over_scans(p, got["profile"], got["url"], got["qr"],
-                                                           100 if quick else 1000)
+                                                           100 if quick else 3000)
     print(json.dumps(results, indent=1, ensure_ascii=False))
     return results
 

@@ -35,13 +35,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "links": frozenset({"admin", "operator"}),
     "admin": frozenset({"admin"}),  # users, keys, API tokens
 }
-ROLE_LABELS = {"admin": "администратор / admin", "operator": "оператор / operator",
-               "auditor": "аудитор / auditor"}
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 LOGIN_WINDOW = timedelta(minutes=5)
+# Attempts in LOGIN_WINDOW, counted before the password is checked (a successful one is taken
+# back): per name from one address, per address, and per name from anywhere (an attacker with
+# many addresses still gets MAX_ATTEMPTS_PER_ACCOUNT guesses a window).
 MAX_FAILURES_PER_USER_AND_ADDRESS = 5
 MAX_FAILURES_PER_ADDRESS = 30
+MAX_ATTEMPTS_PER_ACCOUNT = 10
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _HASHER.hash("timing-equaliser-not-a-password")
@@ -88,7 +90,12 @@ class UserInfo:
 
 
 def _info(row: User) -> UserInfo:
-    return UserInfo(row.id, row.name, row.role, bool(row.active), sha256_hex(row.password_hash)[:16])
+    return UserInfo(row.id, row.name, row.role, bool(row.active),
+                    sha256_hex(f"{row.password_hash}|{row.session_nonce or ''}")[:16])
+
+
+def _new_session_nonce() -> str:
+    return secrets.token_hex(16)
 
 
 def check_name(name: str) -> str:
@@ -136,7 +143,8 @@ class Accounts:
                 session.add(User(name=name, password_hash=_HASHER.hash(password), role=role,
                                  active=True, created_at=now, updated_at=now))
                 store.add_event(session, at=now, actor=self.svc.actor, action="user_add",
-                                detail={"user": name, "before": None, "after": {"role": role}})
+                                detail={"user": name, "before": None,
+                                        "after": {"role": role, "active": True}})
         except IntegrityError as err:
             raise InvalidState(f"пользователь {name} уже есть / user already exists",
                                code="user_exists") from err
@@ -180,6 +188,8 @@ class Accounts:
                                        "demote or disable the last admin", code="last_admin")
             if new_password is not None:
                 row.password_hash = _HASHER.hash(new_password)
+            if new_password is not None or not row.active:
+                row.session_nonce = _new_session_nonce()  # every session of the account ends
             row.updated_at = now
             after = {"role": row.role, "active": bool(row.active)}
             action = ("user_password" if new_password is not None and before == after else
@@ -197,21 +207,32 @@ class Accounts:
     # --- sign-in -----------------------------------------------------------------------------
 
     def authenticate(self, name: str, password: str, address: str) -> UserInfo:
-        """The user, or LoginRefused / TooManyAttempts. Failures count per (name, address); each
-        refusal is an audit event (issuer.loginaudit: no password, the address truncated)."""
+        """The user, or LoginRefused / TooManyAttempts. The attempt is counted before its password
+        is checked, in one write transaction (serialised by the store), so twenty sent at once
+        get MAX_FAILURES_PER_USER_AND_ADDRESS checks, not twenty. Each refusal is an audit event
+        (issuer.loginaudit: no password, the address truncated)."""
         now = self.svc.now()
-        key = sha256_hex(f"{name.strip().casefold()}|{address}")
-        address_key = sha256_hex(f"|{address}")
-        since = now - LOGIN_WINDOW
-        with self.svc.store.read() as session:
-            failures = session.scalar(select(func.count()).select_from(LoginFailure).where(
-                LoginFailure.key == key, LoginFailure.at > since)) or 0
-            by_address = session.scalar(select(func.count()).select_from(LoginFailure).where(
-                LoginFailure.key == address_key, LoginFailure.at > since)) or 0
-            row = session.scalars(select(User).where(User.name == name.strip())).first()
+        typed = name.strip()
+        key = sha256_hex(f"{typed.casefold()}|{address}")
+        keys = (key, sha256_hex(f"|{address}"), sha256_hex(f"account|{typed.casefold()}"))
+        limits = (MAX_FAILURES_PER_USER_AND_ADDRESS, MAX_FAILURES_PER_ADDRESS, MAX_ATTEMPTS_PER_ACCOUNT)
+        with self.svc.store.write() as session:
+            row = session.scalars(select(User).where(User.name == typed)).first()
             stored = row.password_hash if row is not None else _DUMMY_HASH
-        if failures >= MAX_FAILURES_PER_USER_AND_ADDRESS or by_address >= MAX_FAILURES_PER_ADDRESS:
-            self._refused_while_limited(name, row is not None, address, key, now)
+            attempts = [LoginFailure(key=k, at=now) for k in keys]
+            session.add_all(attempts)
+            session.flush()
+            counts = [session.scalar(select(func.count()).select_from(LoginFailure).where(
+                LoginFailure.key == k, LoginFailure.at > now - LOGIN_WINDOW)) or 0 for k in keys]
+            limited = any(count > limit for count, limit in zip(counts, limits))
+            if limited:  # refused unchecked; the refusal does not extend the lock
+                for attempt in attempts:
+                    session.delete(attempt)
+                self._refused_while_limited(session, typed, row is not None, address, key, now)
+            else:
+                session.execute(delete(LoginFailure).where(LoginFailure.at < now - 4 * LOGIN_WINDOW))
+            attempt_ids = [a.id for a in attempts]
+        if limited:
             raise TooManyAttempts()
         ok = False
         try:
@@ -221,12 +242,13 @@ class Accounts:
         if row is None or not ok or not row.active:
             reason = "unknown_user" if row is None else "wrong_password" if not ok else "disabled"
             with self.svc.store.write() as session:
-                session.add_all([LoginFailure(key=key, at=now), LoginFailure(key=address_key, at=now)])
-                session.execute(delete(LoginFailure).where(LoginFailure.at < now - 4 * LOGIN_WINDOW))
-                self._audit_refusal(session, name, row is not None, address, reason, now)
+                self._audit_refusal(session, typed, row is not None, address, reason, now)
             raise LoginRefused()
         with self.svc.store.write() as session:
-            session.execute(delete(LoginFailure).where(LoginFailure.key == key))
+            # The right password: this attempt is taken back, and the mistakes made before it
+            # from this address are forgiven.
+            session.execute(delete(LoginFailure).where(
+                (LoginFailure.key == key) | LoginFailure.id.in_(attempt_ids)))
             fresh = session.get(User, row.id)
             assert fresh is not None
             if _HASHER.check_needs_rehash(fresh.password_hash):
@@ -234,18 +256,28 @@ class Accounts:
             store.add_event(session, at=now, actor=f"user:{fresh.name}", action="login")
             return _info(fresh)
 
-    def _refused_while_limited(self, name: str, known: bool, address: str, key: str,
-                               now: datetime) -> None:
-        """Counted apart from failures (they do not extend the lock); logged 1st, 2nd, 4th..."""
-        limited_key = sha256_hex(f"limited|{key}")
+    def sign_out(self, user_id: int) -> None:
+        """End every session of the account on the server: a cookie kept from before, sent
+        again, no longer opens the console."""
+        now = self.svc.now()
         with self.svc.store.write() as session:
-            session.add(LoginFailure(key=limited_key, at=now))
-            session.flush()
-            attempt = session.scalar(select(func.count()).select_from(LoginFailure).where(
-                LoginFailure.key == limited_key, LoginFailure.at > now - LOGIN_WINDOW)) or 0
-            if loginaudit.worth_recording(attempt):
-                self._audit_refusal(session, name, known, address, "too_many_attempts", now,
-                                    attempt=attempt)
+            row = session.get(User, user_id)
+            if row is None:
+                return
+            row.session_nonce = _new_session_nonce()
+            store.add_event(session, at=now, actor=f"user:{row.name}", action="logout")
+
+    def _refused_while_limited(self, session: Any, name: str, known: bool, address: str, key: str,
+                               now: datetime) -> None:
+        """Counted apart from attempts (they do not extend the lock); logged 1st, 2nd, 4th..."""
+        limited_key = sha256_hex(f"limited|{key}")
+        session.add(LoginFailure(key=limited_key, at=now))
+        session.flush()
+        attempt = session.scalar(select(func.count()).select_from(LoginFailure).where(
+            LoginFailure.key == limited_key, LoginFailure.at > now - LOGIN_WINDOW)) or 0
+        if loginaudit.worth_recording(attempt):
+            self._audit_refusal(session, name, known, address, "too_many_attempts", now,
+                                attempt=attempt)
 
     def _audit_refusal(self, session: Any, name: str, known: bool, address: str, reason: str,
                        now: datetime, attempt: int | None = None) -> None:

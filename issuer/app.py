@@ -4,9 +4,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from issuer import i18n
 from issuer.config import Settings
 from issuer.errors import NotFound, NotInitialized
 from issuer.jobs import JobRunner
@@ -38,6 +41,12 @@ def create_app(settings: Settings | None = None, service: IssuerService | None =
     if service is None:
         service = IssuerService.open(settings, actor="web")
     app = Flask(__name__, static_folder="static", static_url_path="/assets")
+    if settings.trusted_proxies:
+        # Behind N proxies, believe the last N hops' X-Forwarded-*: the client's address (the
+        # sign-in limit counts it) and whether it came over HTTPS (the Secure cookie). Without
+        # them the headers are anyone's to send and are ignored.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["socpass_issuer"] = service
@@ -46,6 +55,7 @@ def create_app(settings: Settings | None = None, service: IssuerService | None =
         runner = JobRunner(service)
         runner.start()
         app.extensions["socpass_jobs"] = runner
+    i18n.init_babel(app)
     auth.init_auth(app, settings, service)
     app.register_blueprint(public.build_blueprint(service))
     app.register_blueprint(auth.build_blueprint(service))
@@ -65,6 +75,10 @@ def init_security_headers(app: Flask) -> None:
     def _headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.path.startswith("/admin"):
+            # Console pages show personal data and, once, citizens' links: no cache, shared or
+            # the browser's own (the back button after sign-out), may keep them.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 
@@ -77,12 +91,12 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 HTML_PREFIXES = ("/admin", "/w/")
 HTML_MESSAGES = {
-    400: "Неверный запрос / bad request",
-    403: "Недостаточно прав для этого действия / you are not allowed to do this",
-    404: "Страница не найдена / not found",
-    405: "Действие недоступно / method not allowed",
-    413: "Файл слишком большой / the file is too large",
-    429: "Слишком много запросов / too many requests",
+    400: _l("Bad request"),
+    403: _l("You are not allowed to do this"),
+    404: _l("Page not found"),
+    405: _l("This action is not available here"),
+    413: _l("The file is too large"),
+    429: _l("Too many requests"),
 }
 
 
@@ -119,7 +133,7 @@ def init_error_handlers(app: Flask) -> None:
         status = err.code or 500
         code = (err.name or "error").lower().replace(" ", "_")
         if _wants_html():
-            return html_error(status, code, HTML_MESSAGES.get(status, err.description or ""))
+            return html_error(status, code, str(HTML_MESSAGES.get(status, err.description or "")))
         return error_response(status, code, err.description or "")
 
     @app.errorhandler(SocpassError)

@@ -13,32 +13,20 @@ from shared.token import sign
 if TYPE_CHECKING:
     from issuer.service import IssuerService
 
-ACTION_LABELS = {
-    "init": "создание издателя / issuer created",
-    "issue": "выдача / issued",
-    "revoke": "отзыв / revoked",
-    "suspend": "приостановка / suspended",
-    "reinstate": "возобновление / reinstated",
-    "import": "загрузка реестра / registry import",
-    "key_rotate": "смена ключа / key rotated",
-    "key_retire": "ключ выведен / key retired",
-    "key_withdraw": "ключ отозван / key withdrawn",
-    "user_add": "новый пользователь / user added",
-    "user_role": "смена роли / role changed",
-    "user_disable": "пользователь отключён / user disabled",
-    "user_enable": "пользователь включён / user enabled",
-    "user_password": "смена пароля / password changed",
-    "user_update": "пользователь изменён / user changed",
-    "login": "вход / sign-in",
-    "token_create": "новый токен API / API token created",
-    "token_revoke": "токен API отозван / API token revoked",
-    "login_failed": "неудачный вход / failed sign-in",
-    "wallet_link": "новая ссылка гражданина / citizen link created",
-    "wallet_link_revoke": "ссылка гражданина отозвана / citizen link revoked",
-    "wallet_link_show": "ссылка гражданина показана / citizen link shown",
-    "links_export": "выгрузка ссылок граждан / citizen links exported",
-}
 HEAD_TYP = "socpass-audit-head+jwt"
+# Who acts: a console user, someone at the command line, an API token's holder.
+ACTOR_KINDS = ("user", "cli", "api")
+
+
+def actors_named(typed: str | None) -> tuple[str, ...] | None:
+    """The actor filter takes "ivanova" as well as "user:ivanova": a plain name is any kind of
+    actor of that name."""
+    typed = (typed or "").strip()
+    if not typed:
+        return None
+    if ":" in typed:
+        return (typed,)
+    return (typed, *(f"{kind}:{typed}" for kind in ACTOR_KINDS))
 
 
 class AuditLog:
@@ -48,7 +36,6 @@ class AuditLog:
     def _describe(self, event: Event) -> dict[str, Any]:
         return {"id": event.id, "at": event.at.astimezone(self.svc.tz).isoformat(),
                 "actor": event.actor, "action": event.action,
-                "action_label": ACTION_LABELS.get(event.action, event.action),
                 "credential_id": event.credential_id, "kid": event.kid, "reason": event.reason,
                 "detail": json.loads(event.detail) if event.detail else None, "hash": event.hash}
 
@@ -56,7 +43,7 @@ class AuditLog:
                credential_id: str | None = None, before_id: int | None = None,
                limit: int = 100) -> list[dict[str, Any]]:
         with self.svc.store.read() as session:
-            rows = store.list_events(session, action=action or None, actor=actor or None,
+            rows = store.list_events(session, action=action or None, actors=actors_named(actor),
                                      credential_id=credential_id or None, before_id=before_id,
                                      limit=limit)
             return [self._describe(e) for e in rows]

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8000)
     c.add_argument("--workers", type=int, default=1,
-                   help="worker processes; more than 1 runs gunicorn (needs PostgreSQL for real load)")
+                   help="worker processes sharing the port (needs PostgreSQL for real load)")
     c.add_argument("--no-jobs", action="store_true",
                    help="do not run import jobs here (a separate `worker` does)")
     c.set_defaults(func=cmd_serve)
@@ -241,7 +241,7 @@ def cmd_card(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_serve(svc: IssuerService, a: argparse.Namespace) -> None:
     from issuer.config import session_secret
-    from issuer.server import run_development, run_gunicorn
+    from issuer.server import run_one_process, run_workers
 
     svc.issuer_info()  # refuse to start an uninitialised issuer
     session_secret(svc.settings)  # created once, before any worker starts
@@ -249,9 +249,9 @@ def cmd_serve(svc: IssuerService, a: argparse.Namespace) -> None:
         raise InputError("--workers: не меньше 1 / at least 1", code="invalid_workers")
     if a.workers > 1:
         svc.close()  # no database connection may be shared across the fork
-        run_gunicorn(svc.settings, a.host, a.port, a.workers, start_jobs=not a.no_jobs)
+        run_workers(svc.settings, a.host, a.port, a.workers, start_jobs=not a.no_jobs)
     else:
-        run_development(svc, a.host, a.port, start_jobs=not a.no_jobs)
+        run_one_process(svc, a.host, a.port, start_jobs=not a.no_jobs)
 
 
 def cmd_worker(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any] | None:

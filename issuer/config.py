@@ -119,6 +119,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SOCPASS_APP_DIR", "app_dir", None, lambda n, v: Path(v).expanduser().resolve(),
             "the offline scanner app's files that publish and serve use (default: static/scan "
             "of the checkout; set it where the package is installed without its checkout)"),
+    Setting("SOCPASS_HTTP_THREADS", "http_threads", "16", _int_parser(1, 256),
+            "requests served at once per process by `serve` (a fixed pool: more connections wait)"),
+    Setting("SOCPASS_HTTP_TIMEOUT", "http_timeout", "15", _int_parser(1, 600),
+            "seconds a client may stay silent while sending a request or between requests "
+            "before `serve` closes its connection (slow clients cannot hold the pool)"),
+    Setting("SOCPASS_TRUSTED_PROXIES", "trusted_proxies", "0", _int_parser(0, 5),
+            "reverse proxies in front of the issuer whose X-Forwarded-For/-Proto/-Host are "
+            "believed (0: none, the headers are ignored; 1: one proxy such as nginx)"),
 )
 
 
@@ -139,6 +147,9 @@ class Settings:
     db_pool_size: int = 5
     app_refresh: int = 300
     app_dir: Path | None = None
+    http_threads: int = 16
+    http_timeout: int = 15
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> "Settings":

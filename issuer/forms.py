@@ -1,4 +1,4 @@
-"""Console forms (Flask-WTF: every form carries a CSRF token). Messages in Russian, then English.
+"""Console forms (Flask-WTF: every form carries a CSRF token). Labels are gettext (issuer.i18n).
 
 Forms check presence and length only; what the data means is checked by the service
 (`IssuerService.validate`), whose messages are attached back to the field they name.
@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from issuer.accounts import ROLE_LABELS
+from issuer.i18n import data_lang
+from issuer.labels import ROLES
 from shared.credential import CATEGORIES, TYPES
 
-REQUIRED = "Обязательное поле / required"
+REQUIRED = _l("Required")
 
 try:  # WTForms 3.3 wants SelectChoice objects; earlier versions take (value, label) pairs
     from wtforms.fields.choices import SelectChoice
@@ -32,26 +34,31 @@ def _required() -> DataRequired:
 
 
 class LoginForm(FlaskForm):
-    name = StringField("Имя пользователя / user name", validators=[_required(), Length(max=64)])
-    password = PasswordField("Пароль / password", validators=[_required(), Length(max=256)])
+    name = StringField(_l("User name"), validators=[_required(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[_required(), Length(max=256)])
 
 
 class IssueForm(FlaskForm):
-    type = SelectField("Вид удостоверения / type",
-                       choices=_choices([(code, t["ru"]) for code, t in TYPES.items()]), validators=[_required()])
-    registry_id = StringField("Номер в реестре / registry id", validators=[_required(), Length(max=64)])
-    family_name = StringField("Фамилия / family name", validators=[_required(), Length(max=64)])
-    given_name = StringField("Имя / given name", validators=[_required(), Length(max=64)])
-    patronymic = StringField("Отчество / patronymic", validators=[Length(max=64)])
-    birth_date = StringField("Дата рождения / birth date", validators=[_required()],
+    type = SelectField(_l("Type of credential"),
+                       validators=[_required()])  # choices: in __init__, in the page's language
+    registry_id = StringField(_l("Registry id"), validators=[_required(), Length(max=64)])
+    family_name = StringField(_l("Family name"), validators=[_required(), Length(max=64)])
+    given_name = StringField(_l("Given name"), validators=[_required(), Length(max=64)])
+    patronymic = StringField(_l("Patronymic"), validators=[Length(max=64)])
+    birth_date = StringField(_l("Date of birth"), validators=[_required()],
                              render_kw={"type": "date"})
-    children = StringField("Число детей (для многодетной семьи) / children",
+    children = StringField(_l("Children (for a large family)"),
                            render_kw={"inputmode": "numeric"})
-    category = SelectField("Категория (для льготника) / category",
-                           choices=_choices([("", "—")] + [(code, c["ru"]) for code, c in CATEGORIES.items()]))
-    region = StringField("Код региона / region", validators=[_required(), Length(max=3)])
-    valid_until = StringField("Действует до / valid until", validators=[_required()],
+    category = SelectField(_l("Category (for a beneficiary)"))
+    region = StringField(_l("Region code"), validators=[_required(), Length(max=3)])
+    valid_until = StringField(_l("Valid until"), validators=[_required()],
                               render_kw={"type": "date"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lang = data_lang()
+        self.type.choices = _choices([(code, t[lang]) for code, t in TYPES.items()])
+        self.category.choices = _choices([("", "—")] + [(code, c[lang]) for code, c in CATEGORIES.items()])
 
     def registry_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -74,9 +81,11 @@ class IssueForm(FlaskForm):
         name = code.removeprefix("invalid_")
         field = getattr(self, name, None) if name in self._fields else None
         if field is None:
-            self.form_errors.append(message)
-        else:  # under its field the message needs no "children (число детей): " prefix
-            field.errors = [*field.errors, message.split("): ", 1)[-1]]
+            if message not in self.form_errors:
+                self.form_errors.append(message)
+        elif not field.errors:  # one message a field ("required" says enough)
+            # under its field the message needs no "children (число детей): " prefix
+            field.errors = [message.split("): ", 1)[-1]]
 
 
 def _iso(value: str | None) -> str:
@@ -89,31 +98,30 @@ def _iso(value: str | None) -> str:
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField("Причина / reason",
-                           validators=[_required(), Length(max=500, message="До 500 символов / up to 500")])
+    reason = TextAreaField(_l("Reason"),
+                           validators=[_required(), Length(max=500, message=_l("Up to 500 characters"))])
 
 
 class ImportForm(FlaskForm):
-    file = FileField("Файл реестра CSV / registry CSV file",
-                     validators=[FileRequired(message="Выберите файл / choose a file")])
+    file = FileField(_l("Registry CSV file"),
+                     validators=[FileRequired(message=_l("Choose a file"))])
 
 
 class UserForm(FlaskForm):
-    name = StringField("Имя пользователя / user name", validators=[_required(), Length(max=64)])
-    role = SelectField("Роль / role", default="operator", validators=[_required()],
-                       choices=_choices([(r, ROLE_LABELS[r]) for r in ("operator", "auditor", "admin")]))
+    name = StringField(_l("User name"), validators=[_required(), Length(max=64)])
+    role = SelectField(_l("Role"), default="operator", validators=[_required()],
+                       choices=_choices([(r, ROLES[r]) for r in ("operator", "auditor", "admin")]))
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Название (кто пользуется) / name (who uses it)",
+    name = StringField(_l("Name (who uses it)"),
                        validators=[_required(), Length(max=128)])
 
 
 class LinksExportForm(FlaskForm):
-    since = StringField("Изменённые с даты (необязательно) / changed since (optional)",
+    since = StringField(_l("Changed since (optional)"),
                         render_kw={"type": "date"})
-    registry_ids = TextAreaField("Номера в реестре (необязательно; через пробел, запятую или с новой "
-                                 "строки) / registry ids (optional)",
+    registry_ids = TextAreaField(_l("Registry ids (optional; separated by spaces, commas or lines)"),
                                  validators=[Length(max=200_000)])
 
 

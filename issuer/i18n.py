@@ -1,21 +1,28 @@
-"""The citizen's page in Russian (the default) or English: which language, and the page's words.
+"""Which language a page is in, and gettext (Flask-Babel) to write it in.
 
-A dictionary on purpose, not Flask-Babel: two languages and one page of some thirty phrases.
-Babel would add a dependency, .po files and a compile step for .mo files (or binaries in the
-repository), and a missing translation there falls back silently; here a test checks that every
-phrase exists in both languages, and the phrases sit side by side for review.
+The words are in catalogues, one per language: `issuer/translations/<lang>/LC_MESSAGES/
+messages.po` (English message ids; Russian is the full translation, English only what differs
+from the id, such as plural forms), compiled to `.mo` next to them and committed, so that an
+install needs no compile step; tests check that every message has its Russian translation and
+that the `.mo` files match the `.po` files (docs/console.md says how to update them). gettext
+brings the plural rules of each language: `ngettext` gives 1 ребёнок, 3 ребёнка, 5 детей.
 
 Which language, first match wins:
-1. `?lang=ru|en` (then remembered in a cookie, for the `/w/` pages only);
+1. `?lang=ru|en` (then remembered in a cookie, for the part of the site asked: the citizen's
+   page `/w/` or the console `/admin/`);
 2. that cookie;
-3. the browser's Accept-Language, only to choose English, and only when it names no language
-   whose readers read Russian: a Russian (or Belarusian, Kazakh...) browser gets Russian even
-   when it lists English first, as a phone bought abroad or set to English often does;
+3. on the citizen's page only, the browser's Accept-Language, only to choose English, and only
+   when it names no language whose readers read Russian: a Russian (or Belarusian, Kazakh...)
+   browser gets Russian even when it lists English first, as a phone bought abroad or set to
+   English often does. The console is Russian unless English is asked for;
 4. Russian.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from flask import Flask, Response, g, request
+from flask_babel import Babel
 
 LANGS = ("ru", "en")
 DEFAULT = "ru"
@@ -23,6 +30,8 @@ COOKIE = "socpass_lang"
 COOKIE_MAX_AGE = 365 * 86400
 # Languages whose speakers in Russia read Russian: with any of them listed, the page is Russian.
 READS_RUSSIAN = ("ru", "be", "uk", "kk", "ky", "tt", "ba", "cv", "sah", "os", "ce")
+# The parts of the site with a language switch, each remembering its own choice.
+SWITCHED = {"/w/": True, "/admin/": False}  # path prefix -> whether Accept-Language may choose
 
 
 def choose(asked: str | None, remembered: str | None,
@@ -38,44 +47,45 @@ def choose(asked: str | None, remembered: str | None,
     return DEFAULT, False
 
 
-WALLET: dict[str, dict[str, str]] = {
-    "title": {"ru": "Удостоверение", "en": "Credential"},
-    "language": {"ru": "Язык", "en": "Language"},
-    "qr_alt": {"ru": "QR-код удостоверения", "en": "QR code of the credential"},
-    "qr_caption": {"ru": "Покажите этот QR-код на кассе или на входе вместе с документом, "
-                         "удостоверяющим личность.",
-                   "en": "Show this QR code at the ticket office or the entrance together with an "
-                         "identity document."},
-    "what_to_do": {"ru": "Что делать:", "en": "What to do:"},
-    "holder": {"ru": "Владелец", "en": "Holder"},
-    "birth_date": {"ru": "Дата рождения", "en": "Date of birth"},
-    "children": {"ru": "Детей в семье", "en": "Children in the family"},
-    "valid_until": {"ru": "Действует до", "en": "Valid until"},
-    "inclusive": {"ru": "включительно", "en": "inclusive"},
-    "region": {"ru": "Регион", "en": "Region"},
-    "where": {"ru": "Где и как можно использовать", "en": "Where and how it can be used"},
-    "how": {"ru": "Покажите QR-код на кассе или на входе вместе с документом, удостоверяющим "
-                  "личность (паспорт; для детей — свидетельство о рождении). Интернет на телефоне "
-                  "не нужен: QR-код проверяется без связи. Можно распечатать карточку или лист A4 — "
-                  "ниже.",
-            "en": "Show the QR code at the ticket office or the entrance together with an identity "
-                  "document (a passport; for children, the birth certificate). The phone needs no "
-                  "internet: the QR code is checked offline. You can also print the card or the A4 "
-                  "sheet below."},
-    "download": {"ru": "Скачать", "en": "Download"},
-    "download_png": {"ru": "QR-код (PNG)", "en": "QR code (PNG)"},
-    "download_card": {"ru": "Карточка для кошелька (PDF)", "en": "Wallet card (PDF)"},
-    "download_a4": {"ru": "Лист A4 для печати (PDF)", "en": "A4 sheet to print (PDF)"},
-    "print_note": {"ru": "Карточка и лист A4 печатаются на русском языке.",
-                   "en": "The card and the A4 sheet are printed in Russian."},
-    "private": {"ru": "Это ваша личная ссылка: не публикуйте её. Если её узнали посторонние, "
-                      "попросите новую в центре социальной поддержки населения — старая перестанет "
-                      "работать.",
-                "en": "This is your private link: do not publish it. If strangers learned it, ask "
-                      "your social support centre for a new one; the old one will stop working."},
-}
+def data_lang() -> str:
+    """The key of the format's own names in both languages (shared.credential's "ru" and "en"
+    of types and categories) for this page's language."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "ru"
 
 
-def texts(lang: str) -> dict[str, str]:
-    """The page's phrases in `lang`."""
-    return {key: phrase[lang] for key, phrase in WALLET.items()}
+def _section() -> str | None:
+    path = request.path if request.path.endswith("/") else request.path + "/"
+    return next((prefix for prefix in SWITCHED if path.startswith(prefix)), None)
+
+
+def init_babel(app: Flask) -> None:
+    Babel(app, locale_selector=lambda: g.get("lang", DEFAULT), default_locale=DEFAULT,
+          default_translation_directories="translations")
+
+    @app.before_request
+    def _language() -> None:
+        section = _section()
+        if section is None:
+            g.lang, g.remember_lang = DEFAULT, False
+            return
+        g.lang, g.remember_lang = choose(
+            request.args.get("lang"), request.cookies.get(COOKIE),
+            request.accept_languages if SWITCHED[section] else ())
+
+    @app.after_request
+    def _remember_language(response: Response) -> Response:
+        section = _section()
+        if section is None:
+            return response
+        if g.get("remember_lang"):
+            response.set_cookie(COOKIE, g.lang, max_age=COOKIE_MAX_AGE, path=section,
+                                secure=request.is_secure, httponly=True, samesite="Lax")
+        response.vary.update(("Cookie", "Accept-Language") if SWITCHED[section] else ("Cookie",))
+        return response
+
+    @app.context_processor
+    def _lang() -> dict[str, str]:
+        return {"lang": g.get("lang", DEFAULT)}

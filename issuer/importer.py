@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from issuer import registry
 from issuer.bulkissue import Outcomes, start_batch
 from issuer.signpool import TokenSigner
-from shared.credential import (BENEFICIARY, CATEGORIES, LARGE_FAMILY, TYPES, HolderData,
-                               validate_holder_data)
+from shared.credential import BENEFICIARY, CATEGORIES, LARGE_FAMILY, TYPES, HolderData
 from shared.errors import InputError, SocpassError
 
 if TYPE_CHECKING:
@@ -295,6 +295,7 @@ def _parsed_rows(service: "IssuerService", stream: BinaryIO) -> Iterator[tuple[i
     if isinstance(stream, io.RawIOBase):
         stream = io.BufferedReader(stream)  # type: ignore[assignment]
     head = _read_head(stream)
+    _refuse_binary(head)
     encoding = _detect_encoding(head)
     bad_lines: set[int] = set()
     lines = _text_lines(_binary_lines(head, stream), encoding, bad_lines)
@@ -345,6 +346,19 @@ def _parsed_rows(service: "IssuerService", stream: BinaryIO) -> Iterator[tuple[i
             yield line, err.description
 
 
+NOT_CSV = ("это не CSV-файл: сохраните реестр из таблицы как «CSV (разделитель — точка с запятой)» "
+           "и загрузите его / this is not a CSV file: save the registry from the spreadsheet as "
+           "CSV and upload that")
+# What an operator picks up instead of the CSV: a spreadsheet, a PDF, a scan, an archive.
+_BINARY_STARTS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff",
+                  b"GIF8", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
+
+
+def _refuse_binary(head: bytes) -> None:
+    if head.startswith(_BINARY_STARTS) or b"\x00" in head[:4096]:
+        raise InputError(NOT_CSV, code="not_csv")
+
+
 def _chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
@@ -352,6 +366,11 @@ def _chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 def _header_fields(header: list[str]) -> list[str | None]:
     fields: list[str | None] = [_ALIASES.get(_norm(name)) for name in header]
+    if not any(fields):  # not one column of a registry: some other text file
+        raise InputError("это не CSV-файл реестра: в первой строке нет ни одного столбца реестра; "
+                         "ожидается заголовок / this is not a registry CSV file: its first line "
+                         "names none of the registry's columns; expected the header: "
+                         + ";".join(COLUMNS), code="not_csv")
     missing = [f for f in REQUIRED if f not in fields]
     if missing:
         raise InputError("в заголовке нет столбцов / the header lacks columns: " + ", ".join(missing)
@@ -390,7 +409,7 @@ def _row_data(fields: list[str | None], row: list[str], today: date) -> HolderDa
         raw_category = values.get("category", "")
         data["category"] = (raw_category if raw_category in CATEGORIES
                             else _CATEGORIES.get(_norm(raw_category), raw_category))
-    return validate_holder_data(ctype, data, today=today)
+    return registry.validate(ctype, data, today=today)
 
 
 def _iso_date(text: str) -> str:

@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("socpass.issuer.jobs")
 STALE_AFTER = timedelta(minutes=2)
 PROGRESS_EVERY = 0.5  # seconds between progress writes
-STATE_LABELS = {"queued": "в очереди / queued", "running": "выполняется / running",
-                "done": "готово / done", "failed": "ошибка / failed"}
 
 
 class CountingReader(io.RawIOBase):
@@ -111,7 +109,7 @@ class Jobs:
             estimate = job.rows_done
         elif job.bytes_done > 0 and job.rows_done > 0:
             estimate = max(job.rows_done, round(job.rows_done * job.size / job.bytes_done))
-        return {"id": job.id, "state": job.state, "state_label": STATE_LABELS[job.state],
+        return {"id": job.id, "state": job.state,
                 "file_name": job.file_name, "size": job.size,
                 "percent": round(min(percent, 100.0), 1), "rows_done": job.rows_done,
                 "rows_estimate": estimate, "created_by": job.created_by,
@@ -172,14 +170,16 @@ class Jobs:
                 summary = self.svc.acting_as(actor).import_csv(
                     reader, progress=lambda rows: beat(reader, rows), file_name=file_name)
             state, result = "done", summary
-        except SocpassError as err:
+        except SocpassError as err:  # the service has put it in the audit log
             error = err.description
         except OSError as err:
             error = f"файл загрузки недоступен / the uploaded file is gone: {err.strerror}"
+            self.svc.acting_as(actor).record_failed_import(file_name, "file_gone", error)
         except Exception as err:  # noqa: BLE001 - a job must end in a state, never hang "running"
             log.error("import job %s failed: %s", job_id, type(err).__name__)
             log.debug("import job failed", exc_info=err)
             error = "внутренняя ошибка / internal error"
+            self.svc.acting_as(actor).record_failed_import(file_name, "internal_error", error)
         finally:
             path.unlink(missing_ok=True)
         with self.svc.store.write() as session:

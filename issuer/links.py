@@ -32,6 +32,7 @@ from issuer.errors import NotFound
 from issuer.keyring import Keyring
 from issuer.linkkey import derive_secret, secret_hash
 from issuer.models import CredentialRow, WalletLink
+from issuer.registry import check_registry_id
 from shared.errors import InputError
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ def parse_registry_ids(values: Iterable[str] | None) -> tuple[str, ...] | None:
     if len(ids) > MAX_REGISTRY_IDS:
         raise InputError(f"не больше {MAX_REGISTRY_IDS} номеров за раз / at most "
                          f"{MAX_REGISTRY_IDS} registry ids at a time", code="invalid_registry_id")
+    for registry_id in ids:
+        check_registry_id(registry_id)
     return tuple(dict.fromkeys(ids))
 
 

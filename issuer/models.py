@@ -172,10 +172,15 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Part of every session's key: replaced at sign-out, password change and disabling, so the
+    # sessions signed before end on the server, whatever cookie a browser kept (migration 0004).
+    session_nonce: Mapped[str | None] = mapped_column(String(32))
 
 
 class LoginFailure(Base):
-    """Failed sign-ins, keyed by a hash of (user name, address): the rate limit of every worker."""
+    """Sign-in attempts, keyed by a hash of (user name, address), of the address or of the name:
+    counted before the password is checked, the rate limit of every worker (issuer.accounts).
+    A successful attempt takes its rows back."""
 
     __tablename__ = "login_failures"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from issuer.registry import REGISTRY_ID_PATTERN
+
 ERROR_CODES = ["unauthorized", "invalid_json", "invalid_data", "invalid_type", "invalid_registry_id",
                "invalid_holder", "invalid_family_name", "invalid_given_name", "invalid_patronymic",
                "invalid_birth_date", "invalid_region", "invalid_valid_until", "invalid_children",
@@ -107,7 +109,8 @@ def spec() -> dict[str, Any]:
                 "RegistryData": {"type": "object",
                                  "required": ["registry_id", "holder", "region", "valid_until"],
                                  "properties": {
-                                     "registry_id": {"type": "string", "maxLength": 64},
+                                     "registry_id": {"type": "string", "maxLength": 64,
+                                                     "pattern": f"^{REGISTRY_ID_PATTERN}$"},
                                      "holder": _ref("Holder"),
                                      "children": {"type": "integer", "minimum": 3, "maximum": 30,
                                                   "description": "large_family only"},

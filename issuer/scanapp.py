@@ -50,22 +50,11 @@ def media_type(name: str) -> str:
 
 
 def messages_document() -> dict[str, Any]:
-    """messages.json: the closed set of codes with their Russian and English messages.
+    """messages.json: the closed set of codes, the Russian and English messages and the words of
+    types and categories, generated from shared/ (one source for both engines)."""
+    from shared.messages import messages_document as generate
 
-    TEMPORARY CALL SITE (issue 13): ENGINE writes the generator as
-    shared.codes.messages_document(); once that is merged, this function is that call alone.
-    Until then it builds the same kind of document from what shared/codes.py already has.
-    """
-    from shared import codes
-
-    generator = getattr(codes, "messages_document", None)
-    if generator is not None:
-        return generator()
-    return {"format": FORMAT,
-            "codes": {c.value: {"ru": codes.message(c.value, "ru"), "en": codes.message(c.value, "en")}
-                      for c in codes.Code},
-            "warnings": {w.value: {"ru": codes.message(w.value, "ru"),
-                                   "en": codes.message(w.value, "en")} for w in codes.Warning_}}
+    return generate()
 
 
 def issuer_config(*, iss: str, name: str, refresh_seconds: int) -> dict[str, Any]:
@@ -77,7 +66,7 @@ def issuer_config(*, iss: str, name: str, refresh_seconds: int) -> dict[str, Any
 def federation_config(*, iss: str, name: str, roots: dict[str, Any],
                       refresh_seconds: int) -> dict[str, Any]:
     """config.json of the federal app: every region through the trust list its roots sign."""
-    return {"format": FORMAT, "mode": "federation", "base": "../", "iss": iss, "name": name,
+    return {"format": FORMAT, "mode": "federal", "base": "../", "iss": iss, "name": name,
             "roots": roots, "refresh_seconds": refresh_seconds}
 
 
@@ -108,7 +97,8 @@ def build(config: dict[str, Any], *, app_dir: Path = APP_DIR) -> dict[str, bytes
     files["index.html"] = index.replace(SCREEN_PLACEHOLDER, files.pop(SCREEN).decode("utf-8").strip(), 1) \
         .encode("utf-8")
     wasm = sorted(rel for rel in files if rel.startswith("vendor/") and rel.endswith(".wasm"))
-    config = dict(config, venues=venues(), decoder_wasm=wasm[0] if wasm else None)
+    config = dict(config, venues=venues(), builtin_profiles=builtin_profiles(),
+                  decoder_wasm=wasm[0] if wasm else None)
     files["config.json"] = _json(config)
     for kind in config["venues"]:
         files[f"manifest-{kind['kind']}.webmanifest"] = _venue_manifest(files, kind["kind"])
@@ -128,6 +118,14 @@ def venues() -> list[dict[str, str]]:
 
     return [{"kind": kind, "name_ru": p["name_ru"], "name_en": p["name_en"]}
             for kind, p in DEFAULT_PROFILES.items()]
+
+
+def builtin_profiles() -> dict[str, Any]:
+    """The rules a venue applies to an issuer that publishes none (the engine's builtinProfiles):
+    the ministry's defaults, as the server verifier's built-in policy."""
+    from issuer.entitlements import DEFAULT_PROFILES
+
+    return json.loads(json.dumps(DEFAULT_PROFILES))
 
 
 def _venue_manifest(files: dict[str, bytes], kind: str) -> bytes:

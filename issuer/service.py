@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer import publishing, store
+from issuer import publishing, registry, store
 from issuer.config import Settings
 from issuer.errors import AlreadyInitialized, AlreadyIssued, InvalidState
 from issuer.keyring import Keyring, check_algorithm, load_import_pem
@@ -28,8 +28,8 @@ from issuer.models import CredentialRow, Issuer
 from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data, search_key
 from issuer.statusalloc import StatusAllocator
 from issuer.store import Store
-from shared.credential import Credential, HolderData, StatusRef, validate_holder_data
-from shared.errors import InputError
+from shared.credential import Credential, HolderData, StatusRef
+from shared.errors import InputError, SocpassError
 from shared.keys import algorithm_for_key
 from shared.publication import IssuerMetadata, status_list_uri
 from shared.qrtext import encode as qr_encode
@@ -213,7 +213,11 @@ class IssuerService:
     # --- issue ----------------------------------------------------------------------------------
 
     def validate(self, ctype: str, data: dict[str, Any], *, now: datetime | None = None) -> HolderData:
-        return validate_holder_data(ctype, data, today=self.today(now))
+        return registry.validate(ctype, data, today=self.today(now))
+
+    def problems(self, ctype: str, data: dict[str, Any]) -> list[InputError]:
+        """Every problem of the data at once (`validate` raises the first): for forms."""
+        return registry.all_problems(ctype, data, today=self.today())
 
     def issue(self, ctype: str, data: dict[str, Any], replace: bool = False) -> dict[str, Any]:
         now = self.now()
@@ -315,9 +319,13 @@ class IssuerService:
         """Import a registry file; each credential gets its own event, the run one more."""
         from issuer.importer import import_csv
 
-        summary = import_csv(self, source, progress=progress)
         if file_name is None and isinstance(source, (str, Path)):
             file_name = Path(source).name
+        try:
+            summary = import_csv(self, source, progress=progress)
+        except SocpassError as err:
+            self.record_failed_import(file_name, err.code, err.description)
+            raise
         with self.store.write() as session:
             store.add_event(session, at=self.now(), actor=self.actor, action="import",
                             detail={"file": file_name, "rows": summary["rows"],
@@ -325,6 +333,13 @@ class IssuerService:
                                     "unchanged": summary["unchanged"],
                                     "rejected": summary["errors_total"]})
         return summary
+
+    def record_failed_import(self, file_name: str | None, code: str, message: str) -> None:
+        """A registry file refused as a whole (not a CSV, no header...) or an import that broke
+        off is an audit event too: the log shows every attempt, not only the ones that ran."""
+        with self.store.write() as session:
+            store.add_event(session, at=self.now(), actor=self.actor, action="import_failed",
+                            reason=message, detail={"file": file_name, "error": code})
 
     def reissue(self, credential_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """The family's data changed: revoke the credential and issue a new one in one step."""

@@ -32,7 +32,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 BULK_CACHE_KIB = 64 * 1024  # SQLite page cache of an import's connection (see bulk_connection)
 _MIGRATION_LOCK = 0x50C9A55  # PostgreSQL advisory lock: one process migrates at a time
 # PostgreSQL advisory lock held by every write transaction: writers are serialised as SQLite's
-# BEGIN IMMEDIATE serialises them, so the audit hash chain never forks between gunicorn workers
+# BEGIN IMMEDIATE serialises them, so the audit hash chain never forks between worker processes
 # and the lock order (this lock first, then rows) cannot deadlock.
 _WRITE_LOCK = 0x50C9A56
 # Built once: json.dumps with options builds an encoder per call (an import writes 435,000).
@@ -139,7 +139,7 @@ def _create_engine(url: str, pool_size: int = 5) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # pre-ping: a PostgreSQL restart or a dropped idle connection is retried, not reported.
-        # The pool is per process: N gunicorn workers hold up to N * 2 * pool_size connections.
+        # The pool is per process: N worker processes hold up to N * 2 * pool_size connections.
         return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
                              pool_recycle=1800)
     if parsed.database and parsed.database != ":memory:":
@@ -460,14 +460,14 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_events(session: Session, *, action: str | None = None, actor: str | None = None,
-                credential_id: str | None = None, before_id: int | None = None,
-                limit: int = 100) -> Sequence[Event]:
+def list_events(session: Session, *, action: str | None = None,
+                actors: Sequence[str] | None = None, credential_id: str | None = None,
+                before_id: int | None = None, limit: int = 100) -> Sequence[Event]:
     stmt = select(Event).order_by(Event.id.desc()).limit(limit)
     if action:
         stmt = stmt.where(Event.action == action)
-    if actor:
-        stmt = stmt.where(Event.actor == actor)
+    if actors:
+        stmt = stmt.where(Event.actor.in_(actors))
     if credential_id:
         stmt = stmt.where(Event.credential_id == credential_id)
     if before_id:

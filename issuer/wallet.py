@@ -22,21 +22,6 @@ from shared.qrtext import encode as qr_encode
 if TYPE_CHECKING:
     from issuer.service import IssuerService
 
-WHAT_TO_DO = ("Если вы считаете, что это ошибка, или ваши данные изменились, обратитесь в центр "
-              "социальной поддержки населения по месту жительства или напишите через портал "
-              "Госуслуг.")
-WHAT_TO_DO_EN = ("If you think this is a mistake or your details changed, contact your local social "
-                 "support centre or write via the state services portal.")
-NOTICES = {
-    "revoked": ("Удостоверение отозвано и больше не действует. Льготы по нему не предоставляются.",
-                "This credential has been revoked and is no longer valid."),
-    "suspended": ("Действие удостоверения временно приостановлено. Пока оно приостановлено, "
-                  "льготы по нему не предоставляются.",
-                  "This credential is temporarily suspended: no benefits while it is suspended."),
-    "expired": ("Срок действия удостоверения истёк.", "This credential has expired."),
-}
-STATE_LABELS = {"valid": ("Действует", "Valid"), "revoked": ("Отозвано", "Revoked"),
-                "suspended": ("Приостановлено", "Suspended"), "expired": ("Срок истёк", "Expired")}
 SHOW_AT_ENTRANCE = ("Покажите QR-код на кассе или на входе вместе с документом, удостоверяющим "
                     "личность (паспорт, свидетельство о рождении ребёнка).")
 
@@ -115,22 +100,17 @@ class Wallet:
                 state = "expired"
             holder = data["holder"]
             category = data.get("category")
-            title_ru = CATEGORIES[category]["ru"] if category else TYPES[row.type]["ru"]
-            title_en = CATEGORIES[category]["en"] if category else TYPES[row.type]["en"]
+            title = CATEGORIES[category] if category else TYPES[row.type]
             view: dict[str, Any] = {
                 "credential_id": row.id, "issuer_name": issuer_name, "type": row.type,
-                "title_ru": title_ru, "title_en": title_en, "category": category,
+                "title_ru": title["ru"], "title_en": title["en"], "category": category,
                 "children": data.get("children"), "region": data.get("region"),
                 "holder_name": " ".join(p for p in (holder["family_name"], holder["given_name"],
                                                     holder.get("patronymic")) if p),
                 "birth_date": _ru_date(holder["birth_date"]),
                 "valid_until": _ru_date(data["valid_until"]),
-                "state": state, "state_ru": STATE_LABELS[state][0], "state_en": STATE_LABELS[state][1],
-                "usable": state == "valid",
+                "state": state, "usable": state == "valid",
                 "entitlements": grouped(where_to_use(row.type, category, data.get("children"), iss)),
             }
-            if state != "valid":
-                view["notice_ru"], view["notice_en"] = NOTICES[state]
-                view["what_to_do_ru"], view["what_to_do_en"] = WHAT_TO_DO, WHAT_TO_DO_EN
             view["qr_text"] = qr_encode(row.token) if state == "valid" else None
             return view

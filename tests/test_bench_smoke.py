@@ -25,7 +25,9 @@ def test_bench_quick_runs(tmp_path):
 
     if chromium_executable() is not None:  # issue 13: decoding and the engine in the browser
         for figure in ("browser vs native decode success", "browser raw crypto.subtle.verify",
-                       "engine verify, compact JWS", "engine verify, QR text"):
+                       "engine verify, compact JWS", "engine verify, QR text",
+                       "window.socpass.verify, compact JWS", '"camera_warm_qr_in_view"',
+                       '"refresh_unchanged_federal"'):
             assert figure in proc.stdout, figure
     if shutil.which("wrk"):
         # figure 2's profile: the ceiling endpoint and the worker's CPU split, every part seen

@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 from flask import (Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template,
                    request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from issuer.accounts import ROLE_LABELS, LoginRefused, TooManyAttempts, UserInfo, can
+from issuer.accounts import LoginRefused, TooManyAttempts, UserInfo, can
 from issuer.config import Settings, session_secret
 from issuer.forms import LoginForm
 from issuer.service import IssuerService
@@ -79,7 +80,8 @@ def init_auth(app: Flask, settings: Settings, service: IssuerService) -> None:
     csrf.init_app(app)
     manager = LoginManager()
     manager.login_view = "auth.login"
-    manager.login_message = "Войдите, чтобы продолжить / sign in to continue"
+    manager.login_message = "Sign in to continue"  # translated when flashed
+    manager.localize_callback = gettext
     manager.login_message_category = "info"
     manager.session_protection = "basic"
     manager.init_app(app)
@@ -96,7 +98,7 @@ def init_auth(app: Flask, settings: Settings, service: IssuerService) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"role_labels": ROLE_LABELS, "current_user": current_user}
+        return {"current_user": current_user}
 
 
 def require(permission: str) -> Callable[[F], F]:
@@ -154,9 +156,11 @@ def build_blueprint(service: IssuerService) -> Blueprint:
 
     @bp.post("/logout")
     def logout() -> Response:
+        if current_user.is_authenticated:
+            service.accounts.sign_out(current_user.info.id)  # the cookie dies on the server too
         logout_user()
         session.clear()
-        flash("Вы вышли / signed out", "info")
+        flash(gettext("You have signed out"), "info")
         return redirect(url_for("auth.login"))
 
     return bp

@@ -6,6 +6,10 @@ import re
 from typing import Any
 
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, url_for)
+from flask_babel import gettext, lazy_gettext
+
+from issuer import labels
+from issuer.i18n import data_lang
 
 from issuer.errors import NotFound
 from issuer.forms import ActionForm, IssueForm, ReasonForm
@@ -17,14 +21,13 @@ from shared.qr import render_png
 
 PAGE_SIZE = 50
 _FIELD_PREFIX = re.compile(r"^[a-z_]+ \(([^)]+)\): ")
-STATE_LABELS = {"valid": "действует / valid", "revoked": "отозвано / revoked",
-                "suspended": "приостановлено / suspended"}
+STATE_LABELS = labels.CREDENTIAL_STATES
 CHANGES = {
-    "revoke": ("Отозвать удостоверение", "Revoke", "revoked",
-               "Отзыв окончателен: удостоверение перестанет действовать у всех верификаторов "
-               "после их синхронизации. Вернуть его нельзя, можно только выпустить новое."),
-    "suspend": ("Приостановить удостоверение", "Suspend", "suspended",
-                "Удостоверение перестанет приниматься, пока его не возобновят."),
+    "revoke": (lazy_gettext("Revoke the credential"), lazy_gettext("Yes, revoke it"), "revoked",
+               lazy_gettext("Revocation is final: the credential stops working at every verifier "
+                            "after its sync. It cannot be undone; only a new one can be issued.")),
+    "suspend": (lazy_gettext("Suspend the credential"), lazy_gettext("Yes, suspend it"), "suspended",
+                lazy_gettext("The credential will not be accepted until it is reinstated.")),
 }
 
 
@@ -37,7 +40,23 @@ def build_blueprint(service: IssuerService) -> Blueprint:
 
     @bp.app_template_global()
     def state_label(state: str) -> str:
-        return STATE_LABELS.get(state, state)
+        return labels.label(STATE_LABELS, state)
+
+    @bp.app_template_global()
+    def action_label(action: str) -> str:
+        return labels.label(labels.ACTIONS, action)
+
+    @bp.app_template_global()
+    def reason_label(reason: str | None) -> str:
+        return labels.label(labels.REASONS, reason)
+
+    @bp.app_template_global()
+    def job_state_label(state: str) -> str:
+        return labels.label(labels.JOB_STATES, state)
+
+    @bp.app_template_global()
+    def role_label(role: str) -> str:
+        return labels.label(labels.ROLES, role)
 
     @bp.app_template_filter("human")
     def human(message: str) -> str:
@@ -46,9 +65,10 @@ def build_blueprint(service: IssuerService) -> Blueprint:
 
     @bp.app_template_global()
     def type_label(ctype: str, category: str | None = None) -> str:
+        lang = data_lang()
         if category:
-            return CATEGORIES[category]["ru"]
-        return TYPES[ctype]["ru"] if ctype in TYPES else ctype
+            return CATEGORIES[category][lang]
+        return TYPES[ctype][lang] if ctype in TYPES else ctype
 
     @bp.get("/")
     @require("read")
@@ -80,19 +100,29 @@ def build_blueprint(service: IssuerService) -> Blueprint:
                                link=service.links.link_info(cid), shown_link=shown_link,
                                action_form=ActionForm(), categories=CATEGORIES, types=TYPES)
 
+    def _checked(form: IssueForm) -> bool:
+        """Submitted and valid; else every problem is under its field on this first submit: the
+        form's own (required, length) and the service's, which stops at its first otherwise."""
+        valid = form.validate_on_submit()
+        if request.method != "POST" or "csrf_token" in form.errors:
+            return valid
+        for problem in service.problems(form.type.data or "", form.registry_data()):
+            form.attach_error(problem.code, problem.description)
+        return valid and not form.errors
+
     @bp.route("/issue", methods=["GET", "POST"])
     @require("issue")
     def issue() -> Any:
         form = IssueForm()
         if request.method == "GET":
             form.region.data = service.issuer_info().get("region") or ""
-        if form.validate_on_submit():
+        if _checked(form):
             try:
                 result = acting(service).issue(form.type.data, form.registry_data())
             except InputError as err:
                 form.attach_error(err.code, err.description)
             else:
-                flash(f"Удостоверение выдано / issued: {result['id']}", "success")
+                flash(gettext("Credential %(id)s issued", id=result["id"]), "success")
                 return redirect(url_for("console.credential", cid=result["id"]))
         status = 400 if request.method == "POST" else 200
         return render_template("issue.html", form=form, reissue=None), status
@@ -117,14 +147,14 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             form.valid_until.data = data["valid_until"]
         else:
             form.type.data, form.registry_id.data = cred["type"], cred["registry_id"]
-        if form.validate_on_submit():
+        if _checked(form):
             try:
                 result = acting(service).reissue(cid, form.registry_data())
             except InputError as err:
                 form.attach_error(err.code, err.description)
             else:
-                flash(f"Выпущено новое удостоверение {result['id']}, прежнее отозвано / reissued",
-                      "success")
+                flash(gettext("New credential %(id)s issued, the previous one revoked",
+                              id=result["id"]), "success")
                 return redirect(url_for("console.credential", cid=result["id"]))
         status = 400 if request.method == "POST" else 200
         return render_template("issue.html", form=form, reissue=cred), status
@@ -136,23 +166,24 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             abort(404)
         cred = service.credential(cid)
         form = ReasonForm()
-        title, title_en, target, warning = CHANGES[change]
+        title, confirm_label, target, warning = CHANGES[change]
         confirmed = request.form.get("confirm") == "yes"
         if form.validate_on_submit():
             if not confirmed:  # second step: the same reason, shown back for confirmation
                 return render_template("change.html", cred=cred, form=form, change=change,
-                                       title=title, title_en=title_en, warning=warning, confirm=True)
+                                       title=title, confirm_label=confirm_label, warning=warning,
+                                       confirm=True)
             try:
                 do = getattr(acting(service), change)
                 do(cid, form.reason.data or "")
             except InputError as err:
                 flash(err.description, "error")
             else:
-                flash(f"Готово: {STATE_LABELS[target]} / done", "success")
+                flash(gettext("Done: %(state)s", state=STATE_LABELS[target]), "success")
             return redirect(url_for("console.credential", cid=cid))
         status = 400 if request.method == "POST" else 200
         return render_template("change.html", cred=cred, form=form, change=change, title=title,
-                               title_en=title_en, warning=warning, confirm=False), status
+                               confirm_label=confirm_label, warning=warning, confirm=False), status
 
     @bp.post("/credentials/<cid>/reinstate")
     @require("issue")
@@ -163,7 +194,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
         except InputError as err:
             flash(err.description, "error")
         else:
-            flash("Удостоверение возобновлено / reinstated", "success")
+            flash(gettext("Credential reinstated"), "success")
         return redirect(url_for("console.credential", cid=cid))
 
     @bp.post("/credentials/<cid>/link")
@@ -185,7 +216,7 @@ def build_blueprint(service: IssuerService) -> Blueprint:
     def revoke_link(cid: str) -> Response:
         ActionForm().validate_on_submit() or abort(400)
         acting(service).links.revoke_links(cid)
-        flash("Ссылка гражданина отключена / the citizen's link is revoked", "success")
+        flash(gettext("The citizen's link is switched off"), "success")
         return redirect(url_for("console.credential", cid=cid))
 
     @bp.get("/credentials/<cid>/card.pdf")

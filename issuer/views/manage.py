@@ -5,10 +5,10 @@ from typing import Any
 
 from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request,
                    stream_with_context, url_for)
+from flask_babel import gettext
 from flask_login import current_user
 
-from issuer.accounts import ROLE_LABELS
-from issuer.auditlog import ACTION_LABELS
+from issuer import labels
 from issuer.forms import ActionForm, ImportForm, LinksExportForm, TokenForm, UserForm
 from issuer.links import ExportFilter, parse_registry_ids, parse_since
 from issuer.service import IssuerService
@@ -47,6 +47,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
     @require("read")
     def job(job_id: str) -> Any:
         info = service.jobs.get(job_id)
+        info["state_label"] = labels.label(labels.JOB_STATES, info["state"])  # for the page's script
         best = request.accept_mimetypes.best_match(["text/html", "application/json"])
         if best == "application/json" or request.args.get("format") == "json":
             response = jsonify(info)
@@ -66,8 +67,8 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
     def rotate() -> Response:
         ActionForm().validate_on_submit() or abort(400)
         result = acting(service).rotate_key()
-        flash(f"Новый ключ {result['active']}; прежний {result['retired']} выведен / key rotated",
-              "success")
+        flash(gettext("New key %(new)s; the previous one, %(old)s, is retired",
+                      new=result["active"], old=result["retired"]), "success")
         return redirect(url_for("manage.keys"))
 
     # --- users ------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
             except InputError as err:
                 flash(err.description, "error")
         return render_template("users.html", users=service.accounts.users(), form=form,
-                               created=created, action_form=ActionForm(), roles=ROLE_LABELS)
+                               created=created, action_form=ActionForm(), roles=labels.ROLES)
 
     @bp.post("/users/<name>")
     @require("admin")
@@ -99,14 +100,14 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
                 accounts.update(name, active=True)
             elif action == "reset":
                 changed = accounts.update(name, reset_password=True)
-            elif action in ROLE_LABELS:
+            elif action in labels.ROLES:
                 accounts.update(name, role=action)
             else:
                 abort(400)
         except InputError as err:
             flash(err.description, "error")
         return render_template("users.html", users=service.accounts.users(), form=UserForm(),
-                               created=changed, action_form=ActionForm(), roles=ROLE_LABELS)
+                               created=changed, action_form=ActionForm(), roles=labels.ROLES)
 
     # --- API tokens -------------------------------------------------------------------------------
 
@@ -128,7 +129,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
     def revoke_token(token_id: str) -> Response:
         ActionForm().validate_on_submit() or abort(400)
         acting(service).api_tokens.revoke(token_id)
-        flash("Токен отозван / token revoked", "success")
+        flash(gettext("Token revoked"), "success")
         return redirect(url_for("manage.tokens"))
 
     # --- citizens' links --------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def build_blueprint(service: IssuerService, on_job_submitted: Any = None) -> Blu
         before = request.args.get("before", type=int)
         events = service.audit.events(**filters, before_id=before, limit=AUDIT_PAGE)
         verified = service.audit.verify() if request.args.get("verify") == "1" else None
-        return render_template("audit.html", events=events, filters=filters, actions=ACTION_LABELS,
+        return render_template("audit.html", events=events, filters=filters, actions=labels.ACTIONS,
                                verified=verified, page_size=AUDIT_PAGE)
 
     @bp.get("/audit.csv")

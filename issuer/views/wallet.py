@@ -1,14 +1,13 @@
 """The citizen's page `/w/<secret>`: the QR, the data, where it can be used, PNG and PDF downloads.
 
 No script, no third-party asset; never cached, never indexed, never sent as a referrer (the
-secret is in the path). Russian by default, English on request (issuer.i18n); the PDF card and
+secret is in the path). Russian by default, English on request (issuer.i18n, gettext); the PDF card and
 sheet stay Russian whatever the page's language.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, render_template, request
 
-from issuer import i18n
 from issuer.errors import NotFound
 from issuer.service import IssuerService
 from shared.qr import render_png
@@ -25,25 +24,10 @@ def _private(response: Response) -> Response:
 def build_blueprint(service: IssuerService) -> Blueprint:
     bp = Blueprint("wallet", __name__, url_prefix="/w")
 
-    @bp.before_request
-    def _language() -> None:
-        g.lang, g.remember_lang = i18n.choose(request.args.get("lang"),
-                                              request.cookies.get(i18n.COOKIE),
-                                              request.accept_languages)
-
-    @bp.after_request
-    def _remember_language(response: Response) -> Response:
-        if g.get("remember_lang"):
-            response.set_cookie(i18n.COOKIE, g.lang, max_age=i18n.COOKIE_MAX_AGE, path="/w/",
-                                secure=request.is_secure, httponly=True, samesite="Lax")
-        response.vary.update(("Cookie", "Accept-Language"))
-        return response
-
     @bp.get("/<secret>")
     def page(secret: str) -> Response:
         view = service.wallet.page(secret)
-        return _private(Response(render_template("wallet.html", w=view, secret=secret,
-                                                 lang=g.lang, t=i18n.texts(g.lang)),
+        return _private(Response(render_template("wallet.html", w=view, secret=secret),
                                  mimetype="text/html"))
 
     @bp.get("/<secret>/qr.png")

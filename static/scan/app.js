@@ -6,11 +6,11 @@ import { startScreen } from "./ui/screen.js";
 import { STRINGS } from "./ui/text.js";
 import { openStore, scansCsv } from "./store.js";
 import { createSync } from "./sync.js";
+import { controlled, registering } from "./register.js";
 
 const $ = (id) => document.getElementById(id);
 const VENUE_KEY = "socpass.venue";
 const WELCOMED_KEY = "socpass.app.welcomed";
-const UPDATE_KEY = "socpass.app.update_reload";
 
 function nowSeconds() {
   return Math.floor(Date.now() / 1000);
@@ -59,38 +59,6 @@ function remember(venue) {
   if (link) link.href = "manifest-" + venue + ".webmanifest";
 }
 
-// --- the service worker ----------------------------------------------------------------------
-async function registerWorker() {
-  if (!("serviceWorker" in navigator)) return null;
-  let registration;
-  try {
-    registration = await navigator.serviceWorker.register("sw.js", { scope: "./", updateViaCache: "none" });
-  } catch (err) {
-    return null; // http:// beyond localhost, or a private window: the app works while online
-  }
-  // An update downloaded during an earlier session waits; at this start, before any scan,
-  // it takes over (one reload). Never later: a clerk's queue is not interrupted by an update.
-  if (registration.waiting && navigator.serviceWorker.controller && !sessionStorage.getItem(UPDATE_KEY)) {
-    sessionStorage.setItem(UPDATE_KEY, "1");
-    navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
-    registration.waiting.postMessage({ type: "SKIP_WAITING" });
-  } else {
-    sessionStorage.removeItem(UPDATE_KEY);
-  }
-  return registration;
-}
-
-// On the first visit, the worker caches the app while the page starts: the decoder (its .wasm
-// is most of the app's bytes) waits until the worker controls the page, so it is downloaded once.
-async function controlled(registering) {
-  const registration = await registering;
-  if (!registration || navigator.serviceWorker.controller) return;
-  await new Promise((resolve) => {
-    navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true });
-    setTimeout(resolve, 20000); // a worker that cannot install must not keep the camera off
-  });
-}
-
 // --- the install prompt (the app works in a tab as well) -------------------------------------
 function offerInstall() {
   let deferred = null;
@@ -114,8 +82,6 @@ function offerInstall() {
 
 // --- start -------------------------------------------------------------------------------------
 async function start() {
-  // The worker first: the app is being cached while the rest starts.
-  const registering = registerWorker();
   const [config, messages, store] = await Promise.all([fetchJson("config.json"),
     fetchJson("messages.json"), openStore()]);
   const venues = config.venues || [];
@@ -133,8 +99,12 @@ async function start() {
   let building = 0;
   async function useSnapshot(next) {
     const mine = ++building;
-    const made = next ? await engineModule.createVerifier(next,
-      { venue, messages, deviceKey, seen: store.seen }) : null;
+    let made = null;
+    if (next) {
+      made = engineModule.createVerifier(next, { venue, messages, deviceKey, seen: store.seen,
+        builtinProfiles: config.builtin_profiles || null, roots: config.roots || null });
+      await made.ready; // the snapshot verified again, signatures included; status() after this
+    }
     if (mine !== building) return;
     snapshot = next;
     verifier = made;
@@ -143,7 +113,7 @@ async function start() {
 
   let screen = null;
   const sync = createSync({
-    config, store, syncPublication: engineModule.syncPublication,
+    config, messages, store, syncPublication: engineModule.syncPublication,
     onSnapshot: useSnapshot,
     onState: () => {
       if (screen) screen.refreshStatus();
@@ -158,7 +128,7 @@ async function start() {
     const now = nowSeconds();
     const result = await verifier.verify(String(raw).trim(), now);
     try {
-      await store.logScan(result, { via, profile: venue, now });
+      store.logScan(result, { via, profile: venue, now }); // written behind, not waited for
     } catch (err) {
       // The log is statistics: a full disk never holds up a verdict.
     }
@@ -167,7 +137,7 @@ async function start() {
 
   async function status() {
     const now = nowSeconds();
-    const base = verifier ? await verifier.status(now) : { synced_at: null, issuers: [], level: "error", ok: false };
+    const base = verifier ? verifier.status(now) : { synced_at: null, issuers: [], level: "error", ok: false };
     const state = sync.state();
     // "Last refreshed" is the last refresh that reached the publication (a 304 included: the
     // data was confirmed current then), not merely "within its ttl".
@@ -296,6 +266,9 @@ async function start() {
     verifyText: (text) => verifyAndLog(text, "text"),
     verifyFile,
     scanFrame,
+    // The decoder works in its own worker here, not on a shared server: a frame every ~40 ms
+    // gets a code in view to its verdict sooner, and the page stays responsive.
+    frameGapMs: 40,
     status,
     venueName,
     statsLink: () => "#",

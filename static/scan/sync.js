@@ -5,7 +5,8 @@
 
 // The files are on the app's own origin, config.base (e.g. "../") from the app: no CORS.
 // A file the engine already has is asked with If-None-Match (and If-Modified-Since for servers
-// without ETags, e.g. python -m http.server): unchanged, it costs a 304 and no body.
+// without ETags, e.g. python -m http.server): unchanged, it costs a 304 and no body. The engine
+// hands back {etag, lastModified, text} of the copy it keeps.
 export function createFetchText(base) {
   const root = new URL(base, location.href);
   return async function fetchText(relPath, previous) {
@@ -20,7 +21,8 @@ export function createFetchText(base) {
     if (response.status === 304) return { status: 304 };
     if (response.status === 404) return { status: 404 };
     if (!response.ok) throw new Error("HTTP " + response.status + " " + relPath);
-    const out = { status: 200, text: await response.text() };
+    // The exact bytes: the engine refuses a byte-order mark or bad UTF-8 as the server does.
+    const out = { status: 200, bytes: new Uint8Array(await response.arrayBuffer()) };
     const etag = response.headers.get("ETag");
     if (etag) out.etag = etag;
     const modified = response.headers.get("Last-Modified");
@@ -29,8 +31,22 @@ export function createFetchText(base) {
   };
 }
 
+// Why a refresh counts as failed (null: it did not): the engine's report says the previous data
+// was kept, or (federal) a region could not be refreshed and keeps its older data.
+export function failure(outcome) {
+  const report = (outcome && outcome.report) || {};
+  if (!outcome || !outcome.snapshot) return report.reason || "no data";
+  if (report.ok === false) {
+    return [report.source, report.reason].filter(Boolean).join(": ") || "sync failed";
+  }
+  const failed = (outcome.snapshot.federation && outcome.snapshot.federation.failed) || {};
+  const regions = Object.keys(failed);
+  if (regions.length) return regions.map((iss) => iss + ": " + failed[iss]).join("; ");
+  return null;
+}
+
 // state of the last refreshes, kept with the snapshot: {ok_at, failed_at, error}
-export function createSync({ config, store, syncPublication, onSnapshot, onState }) {
+export function createSync({ config, messages, store, syncPublication, onSnapshot, onState }) {
   const fetchText = createFetchText(config.base);
   const intervalMs = Math.max(1, Number(config.refresh_seconds) || 300) * 1000;
   let running = null;
@@ -47,20 +63,20 @@ export function createSync({ config, store, syncPublication, onSnapshot, onState
     const previous = (await store.get("snapshot")) || null;
     let outcome;
     try {
-      outcome = await syncPublication(fetchText, previous, { now, roots: config.roots, mode: config.mode });
+      // sources: the issuers' directories under base (default: base is the one issuer)
+      outcome = await syncPublication(fetchText, previous, { now, messages, roots: config.roots,
+        mode: config.mode === "federal" ? "federal" : "issuer", sources: config.sources || [""] });
     } catch (err) {
-      outcome = { snapshot: previous, report: { ok: false, error: String((err && err.message) || err) } };
+      outcome = { snapshot: previous, report: { ok: false, reason: String((err && err.message) || err) } };
     }
     const report = outcome.report || {};
-    // A region that could not be refreshed is a failed refresh too: its data is as old as before.
-    const failed = report.ok === false || !outcome.snapshot || Boolean(report.error) ||
-      (Array.isArray(report.errors) && report.errors.length > 0);
+    const failed = failure(outcome);
     if (outcome.snapshot && outcome.snapshot !== previous) {
       await store.put("snapshot", outcome.snapshot);
       await onSnapshot(outcome.snapshot);
     }
     if (failed) {
-      state = Object.assign({}, state, { failed_at: now, error: report.error || "sync failed" });
+      state = Object.assign({}, state, { failed_at: now, error: failed });
     } else {
       state = { ok_at: now, failed_at: null, error: null };
     }

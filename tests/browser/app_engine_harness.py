@@ -93,6 +93,19 @@ def site(root: Path, now: int) -> Path:
     return root
 
 
+def published_app(root: Path, now: int) -> Path:
+    """root/pub: the vectors' two issuers; root/scan: the app as `publish` builds it
+    (issuer/scanapp.py), configured to sync both from ../pub/. Returns root."""
+    from issuer import scanapp
+    from issuer.publishing import write_files
+
+    publish_vectors(root / PUBLICATION, now)
+    config = dict(scanapp.issuer_config(iss="RU-27", name="vectors", refresh_seconds=300),
+                  base=f"../{PUBLICATION}/", sources=list(VECTOR_SOURCES))
+    write_files(root, scanapp.under_prefix(scanapp.build(config)))
+    return root
+
+
 def engine_settings(settings: Settings) -> dict[str, Any]:
     """The Python verifier's settings under the names the engine takes."""
     return {"leeway": settings.leeway, "clock_tolerance": settings.clock_tolerance,

@@ -27,15 +27,6 @@ PASSPHRASE = "app-test-passphrase"
 ISSUER_CLI = str(Path(sys.executable).with_name("socpass-issuer"))
 
 
-def engine_merged() -> bool:
-    """ENGINE's verifier and DECODE's decoder are other branches until the lead merges them."""
-    return (APP_DIR / "engine" / "verifier.js").is_file()
-
-
-def decoder_merged() -> bool:
-    return (APP_DIR / "decode" / "decoder.js").is_file()
-
-
 class StaticServer:
     """What a ministry's nginx does for a publish directory: files, ETag / If-None-Match (304),
     the right media types; every request logged as (path, status, body bytes)."""
@@ -143,50 +134,7 @@ class PublishedMinistry:
         return self
 
     def publish(self) -> dict:
-        result = self.cli("publish", "--out", str(self.out))
-        if not engine_merged():
-            install_standin_engine(self.out / "scan")
-        return result
-
-
-# Until the merge: a stand-in for ENGINE's verifier.js, written into a test's own publish
-# directory only (never into static/scan/). It syncs the way the interface says (fetchText with
-# the previous answer, so unchanged files cost a 304) and refuses every code: enough to test the
-# app around it (service worker, storage, refresh, status bar), nothing about verdicts.
-STANDIN_ENGINE = """
-const FILES = [".well-known/socpass-issuer.json", ".well-known/jwks.json"];
-export async function syncPublication(fetchText, previous, { now }) {
-  try {
-    const files = {};
-    for (const rel of FILES) {
-      const before = previous && previous.files[rel];
-      const got = await fetchText(rel, before);
-      files[rel] = got.status === 304 ? before : got;
-    }
-    return { snapshot: { files, synced_at: now }, report: { ok: true } };
-  } catch (err) {
-    return { snapshot: previous, report: { ok: false, error: String(err) } };
-  }
-}
-export function createVerifier(snapshot) {
-  return {
-    verify: async () => ({ verdict: "reject", code: "malformed", message: "stand-in", warnings: [] }),
-    status: (now) => ({ synced_at: snapshot.synced_at, sync_age_seconds: now - snapshot.synced_at,
-                        issuers: [], level: "ok", ok: true, clock_ok: true }),
-  };
-}
-"""
-
-
-def install_standin_engine(app: Path) -> None:
-    """Put STANDIN_ENGINE at app/engine/verifier.js and into the published precache manifest."""
-    target = app / "engine" / "verifier.js"
-    target.parent.mkdir(exist_ok=True)
-    target.write_text(STANDIN_ENGINE, "utf-8")
-    sw = (app / "sw.js").read_text("utf-8")
-    entry = json.dumps({"url": "engine/verifier.js", "revision": "standin"})
-    (app / "sw.js").write_text(sw.replace("const PRECACHE = [", "const PRECACHE = [" + entry + ",", 1),
-                               "utf-8")
+        return self.cli("publish", "--out", str(self.out))
 
 
 def persistent_context(playwright, profile: Path, *extra: str, offline: bool = False):

@@ -1,13 +1,11 @@
 """The offline scanner app (issue 13) in real headless Chromium: installed once online from the
 real `socpass-issuer publish` output on a plain static server, then used with the server
 stopped and the browser offline.
-
-Tests marked `needs_engine` need ENGINE's static/scan/engine/ (and `needs_decoder` DECODE's
-static/scan/decode/): other branches until the lead merges them; they are written to run then.
 """
 from __future__ import annotations
 
 import json
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,15 +13,10 @@ from pathlib import Path
 import pytest
 
 from issuer.scanapp import revision
-from tests.browser.app_shell_harness import (PublishedMinistry, StaticServer, decoder_merged,
-                                             engine_merged, persistent_context)
+from tests.browser.app_shell_harness import PublishedMinistry, StaticServer, persistent_context
 from tests.browser.harness import as_russian_layout, camera_video, fake_camera_args
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-needs_engine = pytest.mark.skipif(not engine_merged(),
-                                  reason="needs ENGINE's static/scan/engine/ (after the merge)")
-needs_decoder = pytest.mark.skipif(not (engine_merged() and decoder_merged()),
-                                   reason="needs ENGINE's engine/ and DECODE's decode/ (after the merge)")
 
 READY = "Готово к работе без сети. Данные от"
 REFRESH_SECONDS = 3
@@ -138,7 +131,7 @@ def test_cold_start_offline_loads_from_the_service_worker(playwright_instance, s
         # Offline, the start's refresh fails: the bar says so and how old the kept data is.
         wait_until(page, "document.getElementById('sync-status').textContent.includes('не удалось')")
         bar = page.locator("#sync-status").inner_text()
-        assert bar.startswith("Последняя синхронизация: ") and "Данные актуальны" not in bar
+        assert bar.startswith("Данные обновлены: ") and "Обновить данные не удалось" in bar
         assert "level-warning" in page.locator("#status-bar").get_attribute("class")
         # The first-visit message is not repeated; English is one tap away.
         assert page.locator("#ready-note").is_hidden()
@@ -148,7 +141,6 @@ def test_cold_start_offline_loads_from_the_service_worker(playwright_instance, s
         context.close()
 
 
-@needs_engine
 def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, site, tmp_path):
     ministry, server = site
     profile = tmp_path / "profile"
@@ -157,7 +149,10 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
     try:
         page.evaluate("window.socpass.ready")
         sent = []
-        context.on("request", lambda request: sent.append(request.url))
+        # The browser's own fetches for the tab and the install prompt (icon, web app manifest),
+        # whenever it likes, are not the page's doing; any other request is.
+        context.on("request", lambda request: re.search(r"/scan/(icon[-.\w]*|manifest[-\w]*\.webmanifest)$",
+                                                        request.url) or sent.append(request.url))
         # The handheld scanner types the QR digits and Enter; no click anywhere.
         page.keyboard.type(ministry.qr["family"])
         page.keyboard.press("Enter")
@@ -176,6 +171,8 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
         assert sent == []  # nothing left the page during the scans
         result = page.evaluate("t => window.socpass.verify(t)", "  " + ministry.qr["family"] + "\n")
         assert (result["verdict"], result["code"]) == ("accept", "valid")
+        # The same card a moment ago at this device: the repeated-use warning (museum: warn).
+        assert result["warnings"] == ["recently_used"]
         wait_until(page, "window.socpass.status().then(s => s.refresh.failed_at !== null)")
         status = page.evaluate("window.socpass.status()")  # offline: the refresh failed …
         assert status["synced_at"] is not None            # … and the data it kept is dated
@@ -185,7 +182,6 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
         context.close()
 
 
-@needs_engine
 def test_revocation_reaches_the_app_within_one_refresh(playwright_instance, fast_site, tmp_path):
     ministry, server = fast_site
     with installed(playwright_instance, server, tmp_path / "profile") as page:
@@ -223,7 +219,6 @@ def test_refresh_with_nothing_changed_costs_304s(playwright_instance, site, tmp_
         assert again and all(status == 304 and size == 0 for _, status, size in again), again
 
 
-@needs_engine
 def test_bad_input_gets_a_russian_verdict_without_a_hang(playwright_instance, site, tmp_path):
     ministry, server = site
     with installed(playwright_instance, server, tmp_path / "profile") as page:
@@ -239,7 +234,6 @@ def test_bad_input_gets_a_russian_verdict_without_a_hang(playwright_instance, si
         assert page.locator("#message").inner_text().startswith("Это не QR-код удостоверения")
 
 
-@needs_decoder
 def test_fake_camera_offline_gives_accepted(playwright_instance, site, tmp_path):
     ministry, server = site
     profile = tmp_path / "profile"
@@ -260,8 +254,7 @@ def test_stats_export_is_csv_without_personal_data(playwright_instance, site, tm
     with installed(playwright_instance, server, tmp_path / "profile") as page:
         codes = [page.evaluate("t => window.socpass.verify(t)", ministry.qr[person])["code"]
                  for person in ("family", "revoked")]
-        if engine_merged():
-            assert codes == ["valid", "revoked"]
+        assert codes == ["valid", "revoked"]
         with page.expect_download() as download:
             page.click("#stats-link")
         csv = Path(download.value.path()).read_text("utf-8-sig")
@@ -282,9 +275,11 @@ def test_published_app_precache_manifest_covers_every_file(site):
     files = {p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file()}
     assert urls == files - {"sw.js"}
     # Each revision is the file's hash: a changed file is fetched again, an unchanged one not.
-    standin = set() if engine_merged() else {"engine/verifier.js"}
-    assert all(entry["revision"] == revision((app / entry["url"]).read_bytes())
-               for entry in manifest if entry["url"] not in standin)
+    assert all(entry["revision"] == revision((app / entry["url"]).read_bytes()) for entry in manifest)
+    # The engine, the decoder and every vendored file the app loads are there for offline use.
+    assert {"engine/verifier.js", "engine/sync.js", "decode/decoder.js", "decode/worker.js",
+            "vendor/pako-3.0.3/pako_inflate.esm.min.mjs", "vendor/idb-8.0.4/index.js",
+            "vendor/zxing-wasm-3.1.8/reader/zxing_reader.wasm"} <= urls
     config = json.loads((app / "config.json").read_text("utf-8"))
     assert config["refresh_seconds"] == 300 and config["mode"] == "issuer"
     assert not any(name.endswith(".py") or "/tests/" in name for name in files)
@@ -327,7 +322,6 @@ def test_an_update_waits_for_the_next_start(playwright_instance, site, tmp_path)
         context.close()
 
 
-@needs_decoder
 def test_photo_messages_in_russian(playwright_instance, site, tmp_path):
     """A photo that is no image, one far too large, one without a code: a clear message each,
     no hang; a photo of the card: ПРИНЯТО. All offline."""
@@ -353,7 +347,7 @@ def test_photo_messages_in_russian(playwright_instance, site, tmp_path):
         for path, expected in ((text, "Это не изображение"), (huge, "Фото слишком большое"),
                                (blank, "На фото не найден QR-код")):
             page.set_input_files("#photo", str(path))
-            assert verdict(page) == "ОШИБКА"
+            assert verdict(page) == "ФОТО НЕ ПОДОШЛО"
             assert page.locator("#message").inner_text().startswith(expected)
             next_customer(page)
         page.set_input_files("#photo", str(card))

@@ -9,8 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.browser.app_shell_harness import (ISSUER_CLI, PublishedMinistry, engine_merged,
-                                             persistent_context)
+from tests.browser.app_shell_harness import ISSUER_CLI, PublishedMinistry, persistent_context
 from tests.browser.test_app_offline import READY, verdict, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -53,9 +52,8 @@ def test_installed_from_serve_then_offline(playwright_instance, served, tmp_path
     page.goto(url + "/scan/?venue=transport")
     # The issuer's headers (CSP, media types) let the worker install and the manifest load.
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    if engine_merged():
-        page.wait_for_selector("#ready-note:not([hidden])", timeout=30000)
-        assert page.locator("#ready-note").inner_text().startswith(READY)
+    page.wait_for_selector("#ready-note:not([hidden])", timeout=30000)
+    assert page.locator("#ready-note").inner_text().startswith(READY)
     context.close()
     proc.terminate()
     proc.wait(10)
@@ -66,8 +64,6 @@ def test_installed_from_serve_then_offline(playwright_instance, served, tmp_path
         page.goto(url + "/scan/")
         assert page.title().startswith("Проверка удостоверения")
         assert page.evaluate("navigator.serviceWorker.controller !== null")
-        if not engine_merged():
-            return  # the verdict below needs ENGINE's engine/ (after the merge)
         wait_until(page, "document.documentElement.dataset.socpass === 'started'")
         assert page.locator("#venue-kind").input_value() == "transport"
         page.evaluate("window.socpass.ready")

@@ -150,7 +150,7 @@ def test_operator_issues_imports_revokes_and_sees_the_audit_entry(issuer, page, 
 
     # Search.
     page.goto(base + "/admin/credentials?q=кузнецова")
-    assert f"Найдено / found: {ROWS}" in page.content()
+    assert f"Найдено {ROWS} удостоверений" in page.content()
     shot(page, "console-search.png", full_page=False)
 
 
@@ -172,7 +172,7 @@ def test_operator_exports_links_and_one_opens_the_citizens_page(issuer, page) ->
     page.goto(rows[1]["url"])
     page.get_by_text("Фёдорова Анна").wait_for()
     page.goto(base + "/admin/audit?action=links_export")
-    assert "выгружено ссылок: 2" in page.locator("table.audit").inner_text()
+    assert "выгружено 2 ссылки" in page.locator("table.audit").inner_text()
 
 
 def test_auditor_cannot_revoke(issuer, page) -> None:

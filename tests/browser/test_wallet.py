@@ -109,6 +109,33 @@ def test_the_language_switch(wallet, phone) -> None:
     assert phone.locator("html").get_attribute("lang") == "ru"
 
 
+def test_the_qr_full_screen_at_the_desk(wallet, launch) -> None:
+    """On a 390-px phone the full-screen view shows the code alone, on white, as wide as the
+    screen (measured as rendered), and closes back to the page."""
+    issued, url, _ = wallet
+    context = launch().new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
+                                   is_mobile=True, has_touch=True, locale="ru-RU")
+    page = context.new_page()
+    page.goto(url)
+    assert page.locator("#qr-full").is_hidden()
+    page.get_by_text("Показать QR-код на весь экран").click()
+    full = page.locator("#qr-full img")
+    full.wait_for()
+    box = full.bounding_box()
+    assert box is not None and box["width"] >= 0.9 * 390 and box["x"] >= 0
+    assert box["x"] + box["width"] <= 390  # the whole code on screen, nothing cut off
+    assert page.evaluate("getComputedStyle(document.getElementById('qr-full')).backgroundColor") \
+        == "rgb(255, 255, 255)"
+    # Over everything: the point at the code's centre is the code, not the page beneath.
+    centre = page.evaluate(f"document.elementFromPoint({box['x'] + box['width'] / 2}, "
+                           f"{box['y'] + box['height'] / 2}).closest('#qr-full') !== null")
+    assert centre
+    page.screenshot(path=str(SHOTS / "wallet-qr-full.png"), full_page=False)
+    page.get_by_text("Закрыть").click()
+    page.locator("#qr-full").wait_for(state="hidden")
+    context.close()
+
+
 def test_revoked_credential_shows_a_notice(wallet, phone) -> None:
     issued, url, env = wallet
     env.run("issuer", "revoke", issued["id"], "--reason", "семья утратила статус")

@@ -1,4 +1,4 @@
-"""Several worker processes (gunicorn) against one PostgreSQL: issuing and revoking at the same
+"""Several worker processes (`serve --workers 2`) against one PostgreSQL: issuing and revoking at the same
 time over the API, no status index is handed out twice, no revocation is lost, and the audit
 chain does not fork."""
 from __future__ import annotations
@@ -52,7 +52,7 @@ def wait_for(port: int, proc: subprocess.Popen, log: Path) -> None:
                 return
         except OSError:
             time.sleep(0.2)
-    raise AssertionError("gunicorn did not start")
+    raise AssertionError("the workers did not start")
 
 
 def test_two_workers_issue_and_revoke_concurrently(pg_admin, tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def test_a_file_without_the_right_header_fails_the_job(login, service: IssuerSer
     upload(client, b"name;age\n1;2\n")
     service.jobs.run_pending()
     job = service.jobs.recent()[0]
-    assert job["state"] == "failed" and "заголовке" in job["error"]
+    assert job["state"] == "failed" and "это не CSV-файл реестра" in job["error"]
 
 
 def test_auditor_sees_reports_but_cannot_upload(login, service: IssuerService) -> None:

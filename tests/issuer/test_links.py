@@ -20,7 +20,7 @@ from issuer.linkkey import derive_secret, secret_hash, unseal
 from issuer.links import ExportFilter
 from issuer.models import Issuer, WalletLink
 from issuer.service import IssuerService
-from shared.errors import KeyError_
+from shared.errors import InputError, KeyError_
 
 from tests.issuer.helpers import ISSUER_URL, PASSPHRASE, make_data
 from tests.issuer.test_importer import csv_bytes
@@ -184,8 +184,15 @@ def test_the_csv_is_streamed_in_chunks(service: IssuerService, monkeypatch) -> N
 
 
 def test_registry_ids_that_a_spreadsheet_would_run_are_quoted(service: IssuerService) -> None:
-    service.issue("large_family", make_data(registry_id="=HYPERLINK(1)"))
-    assert export(service)[0]["registry_id"] == "'=HYPERLINK(1)"
+    """Such an id is refused today (issuer.registry's pattern); one kept from before the
+    pattern is still quoted when it is exported."""
+    with pytest.raises(InputError, match="1-64 letters"):
+        service.issue("large_family", make_data(registry_id="=HYPERLINK(1)"))
+    issued = service.issue("large_family", make_data())
+    with service.store.engine.begin() as conn:
+        conn.execute(text("UPDATE credentials SET registry_id = '=HYPERLINK(1)'"))
+        conn.execute(text("UPDATE wallet_links SET registry_id = '=HYPERLINK(1)'"))
+    assert issued["id"] and export(service)[0]["registry_id"] == "'=HYPERLINK(1)"
 
 
 def test_links_of_credentials_from_before_are_made_at_export(service: IssuerService,

@@ -9,10 +9,12 @@ from flask import Flask
 
 from issuer import scanapp
 from issuer.app import create_app
+from issuer.entitlements import DEFAULT_PROFILES
 from issuer.federation import Federation
 from issuer.service import IssuerService
 from shared.codes import Code
 from shared.errors import ConfigError
+from shared.messages import messages_document
 from tests.issuer.helpers import ISSUER_ID
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 
@@ -37,7 +39,11 @@ def test_publish_writes_the_app_next_to_the_data(service: IssuerService, tmp_pat
     assert config["mode"] == "issuer" and config["iss"] == ISSUER_ID and config["base"] == "../"
     assert config["refresh_seconds"] == 300 and config["roots"] is None
     assert [v["kind"] for v in config["venues"]] == ["museum", "park", "zoo", "sport", "transport"]
+    # The venue's rules for an issuer that publishes none: the ministry's defaults.
+    assert config["builtin_profiles"] == json.loads(json.dumps(DEFAULT_PROFILES))
+    # messages.json is shared/'s document, the one the engine's tests run with.
     messages = json.loads((app / "messages.json").read_text("utf-8"))
+    assert messages == json.loads(json.dumps(messages_document()))
     assert set(messages["codes"]) >= {c.value for c in Code}
     # One manifest per venue kind: installed from ?venue=park, it starts as a park's.
     park = json.loads((app / "manifest-park.webmanifest").read_text("utf-8"))
@@ -71,7 +77,7 @@ def test_federation_publish_writes_an_app_with_the_pinned_roots(tmp_path: Path) 
     out = fed.publish(tmp_path / "pub", NOW, bundle=False, app_refresh=120)
     config = json.loads((tmp_path / "pub/scan/config.json").read_text("utf-8"))
     roots = json.loads((tmp_path / "pub/socpass-roots.json").read_text("utf-8"))
-    assert config["mode"] == "federation" and config["roots"] == roots
+    assert config["mode"] == "federal" and config["roots"] == roots
     assert config["refresh_seconds"] == 120 and out["app_files"] > 10
     assert (tmp_path / "pub/scan/index.html").is_file()
     fed.publish(tmp_path / "bare", NOW + 1, bundle=False)  # --no-app

@@ -25,7 +25,7 @@ def test_migration_creates_the_schema_and_is_idempotent(db_url: str) -> None:
         assert {"issuer", "signing_keys", "status_lists", "credentials", "events",
                 "alembic_version"} <= names
         with s.read() as session:
-            assert session.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+            assert session.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     with Store(db_url) as again:  # a second open finds the schema at head
         with again.read() as session:
             assert store.get_issuer(session) is None

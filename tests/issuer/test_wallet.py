@@ -203,14 +203,6 @@ def test_a_notice_in_english(client, service: IssuerService) -> None:
     assert "temporarily suspended" in page and "What to do:" in page and "social support centre" in page
 
 
-def test_every_phrase_in_both_languages() -> None:
-    from issuer.i18n import LANGS, WALLET
-
-    for key, phrase in WALLET.items():
-        assert set(phrase) == set(LANGS) and all(phrase[lang].strip() for lang in LANGS), key
-    assert WALLET["where"]["ru"] != WALLET["where"]["en"]
-
-
 def test_the_card_stays_russian_in_english_mode(client, service: IssuerService) -> None:
     import pypdfium2 as pdfium
 

@@ -27,13 +27,18 @@ export function ago(messages, seconds) {
   return words.hours.map((t) => t.replace("{hours}", hours).replace("{minutes}", minutes));
 }
 
-// "HH:MM" of `at` in the venue's time zone (the scan log's clock_time).
+// "HH:MM" of `at` in the venue's time zone (the scan log's clock_time). One formatter per zone:
+// making one costs more than the verification it is part of.
+const CLOCK_FORMATS = new Map();
 export function clockTime(at, timeZone) {
-  let fmt;
-  try {
-    fmt = new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  } catch {
-    fmt = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  let fmt = CLOCK_FORMATS.get(timeZone);
+  if (!fmt) {
+    try {
+      fmt = new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    } catch {
+      fmt = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    }
+    CLOCK_FORMATS.set(timeZone, fmt);
   }
   return fmt.format(new Date(at * 1000));
 }

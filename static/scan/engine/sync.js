@@ -5,7 +5,7 @@
 //
 // A snapshot is plain JSON (SHELL keeps it in IndexedDB): the published files as fetched,
 //   {format: 1, synced_at, mode: "issuer"|"federal", sources: ["", "ru25/"...],
-//    files: {<relPath>: {text, etag}}, federation: {via, iat, exp, seq, failed} | null}
+//    files: {<relPath>: {text, etag, lastModified?}}, federation: {via, iat, exp, seq, failed} | null}
 // and it is verified again, signatures included, every time it is loaded (loadSnapshot).
 import { CacheError, TrustCache, checkNamed, verifyIssuer } from "./cache.js";
 import { TokenError } from "./errors.js";
@@ -61,10 +61,13 @@ function asToken(text, rel) {
 // Read one file through fetchText, reusing the previous copy on 304; size counted in UTF-8 bytes.
 async function readFile(fetchText, rel, limit, previousFiles, files) {
   const before = own(previousFiles, rel);
-  const got = await fetchText(rel, before ? { etag: before.etag ?? null, text: before.text } : null);
-  let text, etag;
+  // lastModified: for servers that answer If-Modified-Since but send no ETag
+  const got = await fetchText(rel, before ? { etag: before.etag ?? null, lastModified: before.lastModified ?? null,
+    text: before.text } : null);
+  let text, etag, lastModified = got.lastModified ?? null;
   if (got.status === 304 && before) {
     ({ text, etag } = before);
+    lastModified = before.lastModified ?? null;
   } else if (got.status === 200 && got.bytes instanceof Uint8Array) {
     // the exact bytes: a BOM or invalid UTF-8 is then refused as Python refuses it
     if (got.bytes.length > limit) throw new SyncError(rel, `larger than ${limit} bytes`);
@@ -86,7 +89,7 @@ async function readFile(fetchText, rel, limit, previousFiles, files) {
   if (text.length > limit || (text.length * 3 > limit && UTF8.encode(text).length > limit)) {
     throw new SyncError(rel, `larger than ${limit} bytes`);
   }
-  files[rel] = { text, etag };
+  files[rel] = lastModified === null ? { text, etag } : { text, etag, lastModified };
   return text;
 }
 
@@ -219,7 +222,8 @@ function summarize(cache, now, grace) {
   };
 }
 
-// fetchText(relPath, previous) -> {status: 200|304|404, bytes?: Uint8Array, text?, etag?}:
+// fetchText(relPath, previous) -> {status: 200|304|404, bytes?: Uint8Array, text?, etag?,
+// lastModified?}; previous: {etag, lastModified, text} of the copy kept, or null.
 // bytes (response.arrayBuffer()) are read exactly as Python reads a file; text
 // (response.text()) has lost a byte-order mark and any invalid UTF-8 on the way.
 // -> {snapshot, report}; report.ok false (with source and reason) when the previous snapshot is kept.

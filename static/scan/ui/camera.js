@@ -4,10 +4,13 @@
 // gave a verdict for (the server page: X-Socpass-Seen / ?skip=, see static/scanner-server.js;
 // the offline app: the last decoded text), and forgets it when a frame without a code arrives.
 
-const FRAME_GAP_MS = 120; // between one frame's answer and the next frame
+// Between one frame's answer and the next frame: hooks.frameGapMs where the engine says (the
+// offline app decodes in a worker of its own, with no server to spare), else this.
+const FRAME_GAP_MS = 120;
 const MAX_FRAME_WIDTH = 1280;
 
 // hooks: setState(key, state) for the line under the viewfinder ("scanning", "error"),
+//        frameGapMs (optional): the pause between frames,
 //        onResult(result) when a frame held a code (not called while paused),
 //        scanFrame(canvas) -> Promise of {kind: "none"} (no code), {kind: "same"} (the code
 //        already shown), {kind: "result", result}, {kind: "unreachable"} (try again later) or
@@ -114,7 +117,7 @@ export function createCamera(video, hooks) {
           break;
         }
         if (answer.kind === "none" && !this.paused) hooks.setState("camera_scanning", "scanning");
-        await this.sleep(FRAME_GAP_MS);
+        await this.sleep(hooks.frameGapMs ?? FRAME_GAP_MS);
       }
       this.looping = false;
     },

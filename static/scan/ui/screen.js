@@ -366,7 +366,7 @@ function isTextField(el) {
 export function startScreen(theEngine) {
   engine = theEngine;
   camera = createCamera($("camera"), { setState: setCameraState, onResult: showResult,
-    scanFrame: (canvas) => engine.scanFrame(canvas) });
+    scanFrame: (canvas) => engine.scanFrame(canvas), frameGapMs: engine.frameGapMs });
   const input = $("qr");
   $("scan-form").addEventListener("submit", (event) => {
     event.preventDefault();
