@@ -3,9 +3,9 @@
 
 import {imageDimensions} from "./imageheader.js";
 
-// The browser would allocate width*height*4 bytes for whatever a header claims. The pixel cap
-// is the server's (shared/qrimage.py: 40 Mpx); the side cap keeps canvases within what every
-// browser allows; the byte cap bounds the read itself.
+// The browser would allocate width*height*4 bytes for whatever a header claims: the pixel cap
+// bounds that (the app decodes large photos downscaled, see decodeFile); the side cap keeps
+// canvases within what every browser allows; the byte cap bounds the read itself.
 export const LIMITS = Object.freeze({
   maxBytes: 20 * 1024 * 1024,
   maxSide: 8192,
