@@ -12,9 +12,7 @@ import zlib
 import pytest
 
 from shared.qrtext import PRESET_DICTIONARY
-from tests.browser.app_engine_harness import published_app
-from tests.browser.app_shell_harness import StaticServer
-from tests.browser.harness import BASE_ARGS, chromium_executable
+from tests.browser.app_engine_harness import published_app_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -73,19 +71,8 @@ def streams() -> list[str]:
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory, playwright_instance):
-    root = tmp_path_factory.mktemp("app-padding")
-    published_app(root, int(time.time()))
-    server = StaticServer(root)
-    browser = playwright_instance.chromium.launch(executable_path=chromium_executable(),
-                                                  headless=True, args=BASE_ARGS)
-    try:
-        page = browser.new_page()
-        page.goto(f"{server.url}/scan/?venue=museum")
-        page.wait_for_selector("html[data-socpass='started']", timeout=30000)
+    with published_app_page(playwright_instance, tmp_path_factory.mktemp("app-padding"), int(time.time())) as page:
         yield page
-    finally:
-        browser.close()
-        server.stop()
 
 
 def test_one_inflate_decides_padding_as_the_spec_probe_does(page):
