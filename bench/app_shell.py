@@ -1,7 +1,8 @@
 """Figures of the offline scanner app (issue 13) that are the shell's: what the first visit
 downloads, what a refresh costs when nothing changed (one ministry, and a federal app over 10
 regions), the cold start offline to a verdict (handheld and camera), the time from a QR entering
-the camera's view to its verdict when the app is warm, and the tab's memory over 1,000 scans.
+the camera's view to its verdict when the app is warm, and the tab's JS heap after a forced GC at
+every 1,000 of 5,000 scans (accepted, revoked and malformed, page API and handheld field).
 
 Real parts only: the issuer's CLI publishes, a loopback static server with ETags serves, Debian's
 headless Chromium runs the app with a persistent profile. Bytes are what Playwright reports per
@@ -19,7 +20,6 @@ import time
 from pathlib import Path
 
 READY_SELECTOR = "#ready-note:not([hidden])"
-MEMORY_POINTS = (100, 500, 1000, 2000, 3000)
 
 
 def _sized(page) -> list[tuple[str, int]]:
@@ -73,8 +73,9 @@ def first_visit_and_refresh(playwright, root: Path) -> dict:
                    "statuses": sorted({status for _, status, _ in server.requests()[before:]}),
                    "ok": report["ok"]}
         ministry_qr = ministry.qr["family"]
+        qrs = dict(ministry.qr)
         context.close()
-        return {"first_visit": first, "refresh_unchanged": refresh, "qr": ministry_qr,
+        return {"first_visit": first, "refresh_unchanged": refresh, "qr": ministry_qr, "qrs": qrs,
                 "profile": root / "profile", "url": server.url, "server": server}
     except BaseException:
         server.stop()
@@ -258,30 +259,46 @@ def camera_warm(playwright, profile: Path, url: str, qr: str, root: Path, rounds
             "server_page_runs_ms": [round(t * 1000) for t in page_times]}
 
 
-def memory_over_scans(playwright, profile: Path, url: str, qr: str, scans: int) -> list[tuple[int, float]]:
-    """The JS heap after forced GC at a few points of `scans` verdicts shown on the screen."""
+def memory_over_scans(playwright, profile: Path, url: str, qrs: dict[str, str],
+                      scans: int, step: int = 1000) -> list[tuple[int, float]]:
+    """The JS heap (MB) after a forced full GC at every `step` scans up to `scans`, through the
+    app's real paths: window.socpass.verify with the verdict shown, and the handheld scanner
+    (digits typed into the field + Enter) every tenth scan; accepted, revoked and malformed codes
+    mixed. Chromium runs with --expose-gc and gc() is called (twice: weak references of the
+    first pass) right before each reading, so what is left is what the app retains."""
     from tests.browser.app_shell_harness import persistent_context
 
-    context = persistent_context(playwright, profile, offline=True)
+    codes = [qrs["family"], qrs["revoked"], qrs["family"][:-7] + "1234567", "garbage " * 4]
+    context = persistent_context(playwright, profile, "--js-flags=--expose-gc", offline=True)
     try:
         page = context.new_page()
         page.goto(url + "/scan/")
         _poll(page, "document.documentElement.dataset.socpass === 'started'")
         page.evaluate("window.socpass.ready")
-        cdp = context.new_cdp_session(page)
         points = []
         done = 0
-        for point in [p for p in MEMORY_POINTS if p <= scans] or [scans]:
-            page.evaluate("""async ([qr, n]) => {
-                for (let i = 0; i < n; i++) {
-                  const result = await window.socpass.verify(qr);
-                  window.socpassScanner.showResult(result);
+        while done < scans:
+            n = min(step, scans - done)
+            page.evaluate("""async ([codes, start, n]) => {
+                const field = document.getElementById("qr");
+                for (let i = start; i < start + n; i++) {
+                  if (i % 10 === 9) {  // the handheld path: its digits in the field, then Enter
+                    const shown = document.getElementById("result");
+                    shown.hidden = true;
+                    field.value = codes[Math.floor(i / 10) % 2];  // accepted or revoked
+                    document.getElementById("scan-form").requestSubmit();
+                    while (shown.hidden) await new Promise((r) => setTimeout(r, 1));
+                  } else {
+                    window.socpassScanner.showResult(await window.socpass.verify(codes[i % codes.length]));
+                  }
                 }
-            }""", [qr, point - done])
-            done = point
-            cdp.send("HeapProfiler.collectGarbage")
-            used = cdp.send("Runtime.getHeapUsage")["usedSize"]
-            points.append((done, used / 1e6))
+            }""", [codes, done, n])
+            done += n
+            used = page.evaluate("""async () => {
+                for (let i = 0; i < 2; i++) { gc(); await new Promise((r) => setTimeout(r, 50)); }
+                return performance.memory.usedJSHeapSize;
+            }""")
+            points.append((done, round(used / 1e6, 3)))
         return points
     finally:
         context.close()
@@ -305,8 +322,8 @@ def main(quick: bool = False) -> dict:
                                                          Path(tmp), 2 if quick else 7)
         results["camera_warm_qr_in_view"] = camera_warm(p, got["profile"], got["url"], got["qr"],
                                                         Path(tmp), 2 if quick else 7)
-        results["heap_mb_after_scans"] = memory_over_scans(p, got["profile"], got["url"], got["qr"],
-                                                           100 if quick else 3000)
+        results["heap_mb_after_gc_every_1000_scans"] = memory_over_scans(
+            p, got["profile"], got["url"], got["qrs"], 200 if quick else 5000, 100 if quick else 1000)
     print(json.dumps(results, indent=1, ensure_ascii=False))
     return results
 

@@ -46,12 +46,25 @@ export async function openStore() {
   // behind, all of a burst in one transaction. An IndexedDB transaction costs about a
   // millisecond, twenty times a verification (docs/benchmarks.md). A tab killed within that
   // moment loses its last row of statistics, never a verdict.
+  // In order of last use (a use moves its tag to the end), so those past the venue's window are
+  // pruned from the front at each use: the map holds one venue window's credentials, however
+  // many scans the tab has seen (as the server's scan log drops its hashes after the window).
   const seenTags = new Map();
   {
+    const loaded = [];
     let cursor = await db.transaction("seen").store.openCursor();
     while (cursor) {
-      seenTags.set(cursor.key, cursor.value);
+      if (typeof cursor.value === "number") loaded.push([cursor.key, cursor.value]);
       cursor = await cursor.continue();
+    }
+    loaded.sort((a, b) => a[1] - b[1]);
+    for (const [tag, when] of loaded) seenTags.set(tag, when);
+  }
+
+  function pruneSeen(before) {
+    for (const [tag, when] of seenTags) {
+      if (when >= before) break;
+      seenTags.delete(tag);
     }
   }
   let pendingScans = [];
@@ -104,20 +117,20 @@ export async function openStore() {
       seen = await seen.continue();
     }
     await tx.done;
-    for (const [tag, when] of seenTags) {
-      if (when < now - SEEN_KEEP_SECONDS) seenTags.delete(tag);
-    }
   }
 
   return {
     get: (name) => db.get("kv", name),
     put: (name, value) => db.put("kv", value, name),
     deviceKey,
-    // The engine's repeated-use store: tag -> when (seconds).
+    // The engine's repeated-use store: tag -> when (seconds); `window`: how long a use counts.
     seen: {
       get: async (tag) => seenTags.get(tag),
-      put: async (tag, when) => {
+      get size() { return seenTags.size; }, // what the tab holds (tests: it stays bounded)
+      put: async (tag, when, window = SEEN_KEEP_SECONDS) => {
+        seenTags.delete(tag);
         seenTags.set(tag, when);
+        pruneSeen(when - Math.min(window, SEEN_KEEP_SECONDS));
         pendingSeen.set(tag, when);
         writeBehind();
       },

@@ -175,3 +175,24 @@ def vector_world(playwright, root: Path, now: int) -> Iterator[World]:
     finally:
         browser.close()
         server.stop()
+
+
+@contextlib.contextmanager
+def published_app_page(playwright, root: Path, now: int, venue: str = "museum"):
+    """The published app (published_app) on a loopback static server, open in headless
+    Chromium and started: a page to evaluate the app's own modules in."""
+    from tests.browser.app_shell_harness import StaticServer
+    from tests.browser.harness import BASE_ARGS, chromium_executable
+
+    published_app(root, now)
+    server = StaticServer(root)
+    browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True,
+                                         args=BASE_ARGS)
+    try:
+        page = browser.new_page()
+        page.goto(f"{server.url}/scan/?venue={venue}")
+        page.wait_for_selector("html[data-socpass='started']", timeout=30000)
+        yield page
+    finally:
+        browser.close()
+        server.stop()

@@ -51,7 +51,7 @@ export function validUntil(expiresAt, tzName) {
 
 // createVerifier(snapshot, {venue, messages, deviceKey, seen, settings, builtinProfiles, roots})
 //   venue: the profile name (museum, park, ...); messages: messages.json;
-//   deviceKey: a non-extractable HMAC CryptoKey; seen: {get(tag), put(tag, when)} (both
+//   deviceKey: a non-extractable HMAC CryptoKey; seen: {get(tag), put(tag, when, window)} (both
 //   optional: without them repeated use is not looked at, like a verifier without a scan log);
 //   settings: overrides of DEFAULT_SETTINGS; builtinProfiles: the catalogue for issuers that
 //   publish no rules; roots: the pinned federal roots' JWKS document (federal snapshots).
@@ -175,7 +175,7 @@ export function createVerifier(snapshot, { venue, messages, deviceKey = null, se
     if (typeof previous === "number" && previous >= now - config.recent_window && previous <= now) {
       result = recentlyUsed(messages, result, now, previous, config);
     }
-    if (result.accepted) await seen.put(tag, now);
+    if (result.accepted) await seen.put(tag, now, config.recent_window);
     return result;
   }
 
