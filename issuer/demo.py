@@ -166,6 +166,8 @@ def verifier_env(env: dict[str, str]) -> dict[str, str]:
 def print_guide(issued: list[dict[str, Any]], demo_dir: Path, publish_dir: Path, has_verifier: bool) -> None:
     print()
     print(f"Издатель / issuer:        {ISSUER_URL}/  (JWKS: {ISSUER_URL}/.well-known/jwks.json)")
+    # The offline app: what a venue with one tablet and no PC opens (docs/scanner.md).
+    print(f"Сканер без сети / offline scanner app: http://{HOST}:{ISSUER_PORT}/scan/?venue=museum")
     if has_verifier:
         interval = verifier_env(dict(os.environ))["SOCPASS_SYNC_INTERVAL"]
         print(f"Верификатор / verifier:   http://{HOST}:{VERIFIER_PORT}/")

@@ -20,6 +20,16 @@ function pad(n) {
   return String(n).padStart(2, "0");
 }
 
+// One clock on one screen: the tablet stands at the venue, so its own time zone is the venue's.
+// The repeated-use warning (the engine), the status bar and the "ready" note all use it.
+const VENUE_ZONE = (() => {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch (err) {
+    return "UTC";
+  }
+})();
+
 // DD.MM.YYYY HH:MM in the tablet's time zone, as clerks write dates.
 function dateTime(seconds) {
   const d = new Date(seconds * 1000);
@@ -102,7 +112,8 @@ async function start() {
     let made = null;
     if (next) {
       made = engineModule.createVerifier(next, { venue, messages, deviceKey, seen: store.seen,
-        builtinProfiles: config.builtin_profiles || null, roots: config.roots || null });
+        builtinProfiles: config.builtin_profiles || null, roots: config.roots || null,
+        settings: { timezone: VENUE_ZONE } });
       await made.ready; // the snapshot verified again, signatures included; status() after this
     }
     if (mine !== building) return;
@@ -143,6 +154,7 @@ async function start() {
     // data was confirmed current then), not merely "within its ttl".
     const syncedAt = state.ok_at || base.synced_at || null;
     return Object.assign({}, base, {
+      timezone: VENUE_ZONE,
       synced_at: syncedAt,
       sync_age_seconds: syncedAt === null ? null : Math.max(0, now - syncedAt),
       refresh: { ok_at: state.ok_at, failed_at: state.failed_at, error: state.error, now,

@@ -14,7 +14,8 @@ import pytest
 
 from issuer.scanapp import revision
 from tests.browser.app_shell_harness import PublishedMinistry, StaticServer, persistent_context
-from tests.browser.harness import as_russian_layout, camera_video, fake_camera_args
+from tests.browser.harness import (BASE_ARGS, as_russian_layout, camera_video, chromium_executable,
+                                   fake_camera_args)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -371,5 +372,36 @@ def test_venue_picker_is_remembered_and_installs_with_its_venue(playwright_insta
         wait_until(page, "document.documentElement.dataset.socpass === 'started'")
         assert page.locator("#venue-kind").input_value() == "zoo"
         assert page.evaluate("window.socpass.status()")["venue"] == "zoo"
+    finally:
+        context.close()
+
+
+def test_one_clock_on_one_screen(playwright_instance, site, tmp_path):
+    """The repeated-use warning and the status bar tell the time in the tablet's zone, never the
+    issuer's (the issue's 03:28 beside 17:28): a tablet in New York, an issuer in Vladivostok."""
+    ministry, server = site
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=chromium_executable(), headless=True,
+        args=list(BASE_ARGS), timezone_id="America/New_York")
+    clock = """z => new Intl.DateTimeFormat('en-GB', {timeZone: z, hour: '2-digit', minute: '2-digit',
+        hourCycle: 'h23'}).format(new Date())"""
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/scan/?venue=museum")
+        wait_until(page, "document.documentElement.dataset.socpass === 'started'")
+        page.evaluate("window.socpass.ready")
+        assert page.evaluate("window.socpass.status()")["timezone"] == "America/New_York"
+        page.evaluate("t => window.socpass.verify(t)", ministry.qr["family"])
+        before = page.evaluate(clock, "America/New_York")
+        second = page.evaluate("t => window.socpass.verify(t)", ministry.qr["family"])
+        after = page.evaluate(clock, "America/New_York")
+        assert second["warnings"] == ["recently_used"]
+        warning = second["warning_messages"][0]["message"]
+        assert before in warning or after in warning, warning
+        synced = page.evaluate("""() => window.socpass.status().then(s => new Intl.DateTimeFormat('en-GB',
+            {timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'})
+            .format(new Date(s.synced_at * 1000)))""")
+        wait_until(page, "document.getElementById('sync-status').textContent.includes(':')")
+        assert synced in page.locator("#sync-status").inner_text()
     finally:
         context.close()
