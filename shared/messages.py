@@ -14,7 +14,7 @@ from shared.credential import CATEGORIES, TYPES
 
 FORMAT = 1
 
-# A second use at this device (verifier/repeated.py words the same texts).
+# A second use at this device (verifier/repeated.py words it with these).
 RECENT_WARN_RU = ("Это удостоверение уже проверяли на этом устройстве {ago} (в {time}). "
                   "Убедитесь, что им не пользуются повторно.")
 RECENT_WARN_EN = ("This credential was already checked at this device {ago} (at {time}). "
@@ -27,12 +27,12 @@ RECENT_REJECT_EN = ("The credential is valid, but it was already used at this de
 AGO = {"just_now": ["только что", "just now"],
        "minutes": ["{minutes} мин назад", "{minutes} min ago"],
        "hours": ["{hours} ч {minutes} мин назад", "{hours} h {minutes} min ago"]}
-# Federated mode: the federal trust list has expired (verifier/service.py words the same).
+# Federated mode: the federal trust list has expired (verifier/service.py says it too).
 TRUST_LIST_STALE_RU = ("Федеральный список доверенных регионов устарел (срок действия истёк). "
                        "Синхронизируйте устройство; до тех пор попросите бумажное удостоверение.")
 TRUST_LIST_STALE_EN = ("The federal trust list has expired. Sync the device; meanwhile ask for "
                        "the paper credential.")
-# The trust data on the device was refused when loaded (verifier/service.py words the same).
+# The trust data on the device was refused when loaded (verifier/service.py says it too).
 CACHE_REFUSED_RU = ("Локальные данные проверки повреждены или изменены вне синхронизации и не "
                     "используются ({why}). Синхронизируйте устройство; до тех пор попросите "
                     "бумажное удостоверение.")
@@ -48,7 +48,7 @@ EDDSA_UNAVAILABLE_EN = ("This browser cannot check the EdDSA (Ed25519) signature
                         "ask for the paper credential.")
 
 
-# Region names for issuers synced without a trust list (verifier/service.py shows the same).
+# Region names for issuers synced without a trust list (verifier/service.py shows them too).
 REGION_NAMES = {"25": "Приморский край", "27": "Хабаровский край", "77": "Москва",
                 "28": "Амурская область", "41": "Камчатский край", "49": "Магаданская область",
                 "65": "Сахалинская область", "79": "Еврейская автономная область",

@@ -5,20 +5,12 @@ from __future__ import annotations
 import logging
 
 from shared.codes import Code, Warning_
+from shared.messages import RECENT_REJECT_EN, RECENT_REJECT_RU, RECENT_WARN_EN, RECENT_WARN_RU
 from verifier.config import Settings
 from verifier.result import REJECT, Result
 from verifier.scanlog import ScanLog
 
 log = logging.getLogger("socpass.verifier")
-
-RECENT_WARN_RU = ("Это удостоверение уже проверяли на этом устройстве {ago} (в {time}). "
-                  "Убедитесь, что им не пользуются повторно.")
-RECENT_WARN_EN = ("This credential was already checked at this device {ago} (at {time}). "
-                  "Make sure it is not being used twice.")
-RECENT_REJECT_RU = ("Удостоверение действительно, но уже использовано на этом устройстве {ago} "
-                    "(в {time}). Повторный проход по нему не предоставляется.")
-RECENT_REJECT_EN = ("The credential is valid, but it was already used at this device {ago} "
-                    "(at {time}). It does not admit a second time.")
 
 
 def ago(seconds: int) -> tuple[str, str]:

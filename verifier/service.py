@@ -27,6 +27,8 @@ from verifier import freshness
 from verifier.cache import TrustCache
 from verifier.config import Settings
 from shared.publication import PublicationError, parse_profiles
+from shared.messages import (CACHE_REFUSED_EN, CACHE_REFUSED_RU, REGION_NAMES, TRUST_LIST_STALE_EN,
+                             TRUST_LIST_STALE_RU)
 from verifier.policy import FEDERAL, Profile, VenuePolicy, entitlement_for, load_policy
 from verifier.imagebudget import DECODING
 from verifier.repeated import recently_used
@@ -35,26 +37,10 @@ from verifier.scanlog import Entry, ScanLog, ScanLogError
 
 log = logging.getLogger("socpass.verifier")
 
-# Region names for issuers synced without a trust list (whose metadata names the ministry).
-_REGION_NAMES = {"25": "Приморский край", "27": "Хабаровский край", "77": "Москва",
-                 "28": "Амурская область", "41": "Камчатский край", "49": "Магаданская область",
-                 "65": "Сахалинская область", "79": "Еврейская автономная область",
-                 "87": "Чукотский автономный округ", "14": "Республика Саха (Якутия)",
-                 "78": "Санкт-Петербург", "50": "Московская область"}
-
 AMBIGUOUS_RU = ("В кадре два разных QR-кода. Закройте лишний и отсканируйте только QR-код "
                 "удостоверения.")
 AMBIGUOUS_EN = "Two different QR codes are in view. Cover the other one and scan only the credential."
 
-CACHE_REFUSED_RU = ("Локальные данные проверки повреждены или изменены вне синхронизации и не "
-                    "используются ({why}). Синхронизируйте устройство; до тех пор попросите "
-                    "бумажное удостоверение.")
-CACHE_REFUSED_EN = ("The local verification data is damaged or was changed outside sync and is "
-                    "not used ({why}). Sync the device; meanwhile ask for the paper credential.")
-TRUST_LIST_STALE_RU = ("Федеральный список доверенных регионов устарел (срок действия истёк). "
-                       "Синхронизируйте устройство; до тех пор попросите бумажное удостоверение.")
-TRUST_LIST_STALE_EN = ("The federal trust list has expired. Sync the device; meanwhile ask for "
-                       "the paper credential.")
 
 class ScannerUnavailable(SocpassError):
     """Image scanning is not installed on this device (the text field still works)."""
@@ -288,7 +274,7 @@ class Verifier:
         # stays as signed in the credential.
         out["issuer_region"] = region
         out["region_name"] = (region_name if self.cache.trust_list is not None
-                              else _REGION_NAMES.get(region or ""))
+                              else REGION_NAMES.get(region or ""))
         out["valid_until"] = valid_until(credential.expires_at,
                                          issuer.metadata.timezone if issuer else None)
         return out

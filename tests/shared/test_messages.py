@@ -26,7 +26,7 @@ def test_texts_the_verifier_words_itself_are_the_same():
     assert texts["recent_reject"] == [repeated.RECENT_REJECT_RU, repeated.RECENT_REJECT_EN]
     assert texts["trust_list_stale"] == [service.TRUST_LIST_STALE_RU, service.TRUST_LIST_STALE_EN]
     assert texts["cache_refused"] == [service.CACHE_REFUSED_RU, service.CACHE_REFUSED_EN]
-    assert messages_document()["region_names"] == service._REGION_NAMES
+    assert messages_document()["region_names"] == service.REGION_NAMES
     for seconds in (0, 59, 60, 125, 3600, 3 * 3600 + 7 * 60):
         ru, en = repeated.ago(seconds)
         minutes, hours = seconds // 60, seconds // 3600
