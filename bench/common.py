@@ -47,12 +47,17 @@ def worker_pids(master: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def rss_mb(pid: int) -> float:
+def status_mb(pid: int, field: str) -> float:
+    """A memory line of /proc/PID/status in MB: VmRSS, VmHWM (peak RSS), RssAnon (private)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def rss_mb(pid: int) -> float:
+    return status_mb(pid, "VmRSS")
 
 
 def pss_mb(pid: int) -> float:

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from bench.common import status_mb
 from shared import keys, qrtext, token
 from tests import imaging as im
 from tests.e2e.conftest import free_port
@@ -32,22 +33,14 @@ RSS_GUARD_MB = 200  # far below the 2.3 GB of the bug, whatever the page cache h
 
 
 def peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
+    return status_mb(pid, "VmHWM")
 
 
 def private_mb(pid: int) -> float:
     """The process's own memory now (RssAnon): what images cost it. Shared libraries' code pages
     (OpenCV, numpy, zxing: 45-65 MB of the RSS, more on a fresh install whose files are still in
     the page cache) are counted in VmHWM but are neither private nor spent on images."""
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no RssAnon")
+    return status_mb(pid, "RssAnon")
 
 
 class PeakSampler:
