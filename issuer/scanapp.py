@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import ConfigError
+from shared.messages import messages_document
 
 # static/scan/ of the checkout (`make install` is editable); SOCPASS_APP_DIR names another copy.
 APP_DIR = Path(__file__).resolve().parent.parent / "static" / "scan"
@@ -47,14 +48,6 @@ MEDIA_TYPES = {
 
 def media_type(name: str) -> str:
     return MEDIA_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
-
-
-def messages_document() -> dict[str, Any]:
-    """messages.json: the closed set of codes, the Russian and English messages and the words of
-    types and categories, generated from shared/ (one source for both engines)."""
-    from shared.messages import messages_document as generate
-
-    return generate()
 
 
 def issuer_config(*, iss: str, name: str, refresh_seconds: int) -> dict[str, Any]:
@@ -102,7 +95,7 @@ def build(config: dict[str, Any], *, app_dir: Path = APP_DIR) -> dict[str, bytes
     files["config.json"] = _json(config)
     for kind in config["venues"]:
         files[f"manifest-{kind['kind']}.webmanifest"] = _venue_manifest(files, kind["kind"])
-    files["messages.json"] = _json(messages_document())
+    files["messages.json"] = _json(messages_document())  # from shared/: one source for both engines
     sw = files.pop(SERVICE_WORKER).decode("utf-8")
     if MANIFEST_PLACEHOLDER not in sw:
         raise ConfigError(f"{SERVICE_WORKER}: no {MANIFEST_PLACEHOLDER} to put the precache manifest in")
