@@ -149,6 +149,9 @@ def test_offline_verdicts_handheld_revoked_and_no_request(playwright_instance, s
     context, page = cold_start(playwright_instance, profile, server.url + "/scan/")
     try:
         page.evaluate("window.socpass.ready")
+        # The start's own refresh (offline, so it fails) is the app's, not a scan's: it may come
+        # after ready, so the count starts once the bar has reported it.
+        wait_until(page, "document.getElementById('sync-status').textContent.includes('не удалось')")
         sent = []
         # The browser's own fetches for the tab and the install prompt (icon, web app manifest),
         # whenever it likes, are not the page's doing; any other request is.
