@@ -35,6 +35,10 @@ def run(host: str, port: int, workers: int, serve: Callable[[socket.socket], Any
         if pid == 0:
             code = 1
             try:
+                # The parent's handlers came with the fork: a SIGTERM before the server installs
+                # its own (a worker still starting) must end this worker, not run the parent's
+                # `stop`, which would leave it serving and the parent waiting for it forever.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
                 serve(listener)
                 code = 0
