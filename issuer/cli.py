@@ -194,7 +194,7 @@ def cmd_issue(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
     result = svc.issue(a.type, data, replace=a.replace)
     try:
         if a.qr:
-            from shared.qr import render_png
+            from issuer.qrrender import render_png
 
             _write_file(a.qr, render_png(result["qr_text"]))
         if a.pdf:
