@@ -18,7 +18,7 @@ log = logging.getLogger("socpass.issuer.web")
 
 # What the service layers raise, as the client sees it (first match wins, so a subclass comes
 # before its base: AlreadyIssued and InvalidState are InputErrors). A conflict with the
-# credential's current state is 409, as in the API's documentation; bad input is 400. Any
+# credential's current state is 409, as docs/console.md and the OpenAPI say; bad input is 400. Any
 # other SocpassError is our own side's fault: 500.
 STATUSES: tuple[tuple[type[SocpassError], int], ...] = (
     (Unauthorized, 401),
