@@ -7,7 +7,8 @@ import time
 import jwt
 import qrcode
 
-from shared import keys, qr, qrtext, token
+from issuer import qrrender
+from shared import keys, qrtext, token
 from tests.vectors.reference import REFERENCE_BENEFICIARY, REFERENCE_LARGE_FAMILY
 
 
@@ -29,12 +30,12 @@ def main(quick: bool = False) -> dict[str, int]:
         for name, cred, target in (("large_family", REFERENCE_LARGE_FAMILY, 10),
                                    ("beneficiary_40_letters", REFERENCE_BENEFICIARY, 12)):
             text = qrtext.encode(token.sign(cred.to_claims(), key, keys.kid_for(key), token.CREDENTIAL_TYP))
-            version = qr.qr_version(text)
+            version = qrrender.qr_version(text)
             naive = _naive_version(cred, keys.generate_private_key("ES256"))
             times = []
             for _ in range(3 if quick else 20):
                 t0 = time.perf_counter()
-                qr.render_png(text)
+                qrrender.render_png(text)
                 times.append(time.perf_counter() - t0)
             print(f"{alg:6} {name:24} digits {len(text):4}  QR v{version:<2} (target <= {target})  "
                   f"naive PyJWT v{naive}  render {statistics.median(times) * 1e3:.1f} ms")

@@ -1,23 +1,14 @@
 """The issuer's web service: a Flask factory only. Routes are in `views/`; logic in the service."""
 from __future__ import annotations
 
-import logging
-
-from flask import Flask, Response, jsonify, render_template, request
-from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from issuer import i18n
+from issuer import i18n, weberrors
 from issuer.config import Settings
-from issuer.errors import NotFound, NotInitialized
 from issuer.jobs import JobRunner
 from issuer.service import IssuerService
 from issuer.views import api, auth, console, manage, public, wallet
-from shared.errors import InputError, SocpassError
-
-log = logging.getLogger("socpass.issuer.web")
 
 # One place for security headers. No inline script or style, no third-party asset, no frames:
 # the policy allows same-origin files only (the console's one script polls an import's
@@ -66,7 +57,7 @@ def create_app(settings: Settings | None = None, service: IssuerService | None =
     auth.csrf.exempt(api_bp)  # bearer tokens only, no cookie: nothing for a forged form to ride on
     app.register_blueprint(api_bp)
     init_security_headers(app)
-    init_error_handlers(app)
+    weberrors.init_app(app)
     return app
 
 
@@ -80,76 +71,3 @@ def init_security_headers(app: Flask) -> None:
             # the browser's own (the back button after sign-out), may keep them.
             response.headers["Cache-Control"] = "no-store"
         return response
-
-
-def error_response(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": code, "message": message})
-    response.status_code = status
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-HTML_PREFIXES = ("/admin", "/w/")
-HTML_MESSAGES = {
-    400: _l("Bad request"),
-    403: _l("You are not allowed to do this"),
-    404: _l("Page not found"),
-    405: _l("This action is not available here"),
-    413: _l("The file is too large"),
-    429: _l("Too many requests"),
-}
-
-
-def _wants_html() -> bool:
-    # People's pages (console, citizen's page) get an HTML error page; machines get JSON.
-    return request.path.startswith(HTML_PREFIXES) and \
-        request.accept_mimetypes.best_match(["text/html", "application/json"]) != "application/json"
-
-
-def html_error(status: int, code: str, message: str) -> Response:
-    response = Response(render_template("error.html", status=status, code=code, message=message),
-                        status=status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def any_error(status: int, code: str, message: str) -> Response:
-    if _wants_html():
-        return html_error(status, code, message)
-    return error_response(status, code, message)
-
-
-def init_error_handlers(app: Flask) -> None:
-    """Every error is JSON `{"error": code, "message": text}`, or a page on people's pages."""
-
-    @app.errorhandler(CSRFError)
-    def _csrf(err: CSRFError) -> Response:
-        return any_error(400, "csrf", "Форма устарела или отправлена не со страницы консоли: "
-                                      "обновите страницу и повторите / the form expired or did not "
-                                      "come from the console: reload the page and try again")
-
-    @app.errorhandler(HTTPException)
-    def _http(err: HTTPException) -> Response:
-        status = err.code or 500
-        code = (err.name or "error").lower().replace(" ", "_")
-        if _wants_html():
-            return html_error(status, code, str(HTML_MESSAGES.get(status, err.description or "")))
-        return error_response(status, code, err.description or "")
-
-    @app.errorhandler(SocpassError)
-    def _ours(err: SocpassError) -> Response:
-        if isinstance(err, NotFound):
-            return any_error(404, err.code, err.description)
-        if isinstance(err, InputError):
-            return any_error(400, err.code, err.description)
-        if isinstance(err, NotInitialized):
-            return any_error(503, err.code, err.description)
-        log.error("issuer misconfigured: %s", err.code)
-        return any_error(500, err.code, "ошибка настройки издателя / issuer configuration error")
-
-    @app.errorhandler(Exception)
-    def _unexpected(err: Exception) -> Response:
-        # The message or traceback may quote personal data: the full detail only at DEBUG.
-        log.error("unexpected error: %s", type(err).__name__)
-        log.debug("unexpected error", exc_info=err)
-        return any_error(500, "internal_error", "внутренняя ошибка / internal error")

@@ -12,9 +12,9 @@ from typing import Any
 
 from fpdf import FPDF
 
+from issuer.qrrender import render_png
 from shared.credential import CATEGORIES, LARGE_FAMILY, TYPES
 from shared.errors import ConfigError
-from shared.qr import render_png
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FAMILY = "DejaVuSans"

@@ -9,7 +9,6 @@ import argparse
 import getpass
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from issuer.config import Settings, warn_demo_passphrase
 from issuer.service import IssuerService
 from shared.credential import TYPES
 from shared.errors import InputError, SocpassError
+from shared.files import PRIVATE, write_atomically
 from shared.keys import ALGORITHMS
 
 PROG = "socpass-issuer"
@@ -194,7 +194,7 @@ def cmd_issue(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any]:
     result = svc.issue(a.type, data, replace=a.replace)
     try:
         if a.qr:
-            from shared.qr import render_png
+            from issuer.qrrender import render_png
 
             _write_file(a.qr, render_png(result["qr_text"]))
         if a.pdf:
@@ -289,12 +289,9 @@ def cmd_links_export(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any
     filters = ExportFilter(since=parse_since(a.since), registry_ids=parse_registry_ids(a.registry_ids))
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        # Bearer secrets: the file is readable by its owner only, from its first byte.
-        fd = os.open(a.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # also when the file was there before
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            rows, lines = svc.links.export(filters, channel="cli")
-            out.writelines(lines)
+        rows, lines = svc.links.export(filters, channel="cli")
+        # Bearer secrets: readable by the owner only, from the first byte, also when replacing.
+        write_atomically(a.out, (line.encode("utf-8") for line in lines), mode=PRIVATE)
         return {"out": str(a.out), "rows": rows}
     _, lines = svc.links.export(filters, channel="cli")
     sys.stdout.writelines(lines)

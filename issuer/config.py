@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ConfigError
+from shared.files import create_private
 
 # Known to everyone who reads this repository: it protects nothing and exists so that
 # `make run` works on a laptop. Outside demo mode a missing passphrase is an error.
@@ -226,32 +227,22 @@ def session_secret(settings: Settings) -> bytes:
     """SOCPASS_SECRET_KEY, or a random key generated once and kept in SOCPASS_HOME (0600).
 
     Never a built-in fallback: a known key would let anyone forge a console session. Several
-    worker processes may start at once: the file is created atomically (link, not overwrite),
-    and whoever loses the race reads the winner's key.
+    worker processes may start at once: the file appears whole and is never overwritten, and
+    whoever loses the race reads the winner's key.
     """
     if settings.secret_key:
         if len(settings.secret_key) < 32:
             raise ConfigError("SOCPASS_SECRET_KEY: не короче 32 символов / at least 32 characters")
         return settings.secret_key.encode("utf-8")
     import secrets
-    import tempfile
 
     path = settings.home / SECRET_KEY_FILE
     if not path.exists():
         settings.home.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=settings.home)
         try:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_hex(32) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-        finally:
-            os.unlink(tmp)
+            create_private(path, (secrets.token_hex(32) + "\n").encode("ascii"))
+        except FileExistsError:
+            pass
     key = path.read_text(encoding="ascii").strip()
     if len(key) < 32:
         raise ConfigError(f"{path}: ключ повреждён / the key file is damaged")

@@ -23,9 +23,9 @@ from typing import Any
 
 from issuer.config import Settings, warn_demo_passphrase
 from issuer.errors import NotInitialized
+from issuer.qrrender import render_png
 from issuer.service import IssuerService
 from shared.errors import SocpassError
-from shared.qr import render_png
 
 ISSUER_ID = "RU-27"
 ISSUER_NAME = "Министерство социальной защиты Хабаровского края"

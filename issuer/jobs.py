@@ -12,10 +12,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from issuer.errors import NotFound
 from issuer.models import Job
 from shared.errors import InputError, SocpassError
+from shared.files import create_private
 
 if TYPE_CHECKING:
     from issuer.service import IssuerService
@@ -65,17 +66,22 @@ class Jobs:
         job_id = secrets.token_hex(12)
         self.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.upload_dir / f"{job_id}.csv"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         limit = self.svc.settings.max_upload
+        size = 0
+
+        def chunks() -> Iterator[bytes]:
+            nonlocal size
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise InputError(f"файл больше {limit} байт / the file exceeds {limit} bytes",
+                                     code="too_large")
+                yield chunk
+
+        # Personal data: the owner's only. Outside the try: were the name taken, the file would
+        # be another job's, not ours to remove.
+        create_private(path, chunks())
         try:
-            with os.fdopen(fd, "wb") as out:
-                size = 0
-                while chunk := stream.read(1 << 20):
-                    size += len(chunk)
-                    if size > limit:
-                        raise InputError(f"файл больше {limit} байт / the file exceeds {limit} bytes",
-                                         code="too_large")
-                    out.write(chunk)
             if size == 0:
                 raise InputError("файл пуст / the file is empty", code="invalid_csv")
             now = self.svc.now()

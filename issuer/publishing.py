@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from issuer.models import StatusListRow
+from shared.files import PUBLIC, write_atomically
 from shared.keys import PrivateKey
 from shared.publication import ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH, STATUS_PREFIX
 from shared.statuslist import REVOKED, SUSPENDED, StatusList, sign_status_list
@@ -88,22 +87,12 @@ def entitlements_json(iss: str) -> dict[str, Any]:
 
 
 def write_files(root: Path, files: dict[str, bytes]) -> list[str]:
-    """Write each file via a temporary file in the same directory and os.replace (atomic)."""
+    """Write each file atomically, readable by any web server that serves `root`."""
     root.mkdir(parents=True, exist_ok=True)
     written = []
     for rel, content in files.items():
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)  # public data, served by any web server
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, content, mode=PUBLIC)
         written.append(rel)
     return written

@@ -10,20 +10,11 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from issuer.accounts import Unauthorized
-from issuer.errors import AlreadyIssued, InvalidState, NotFound
+from issuer.errors import NotFound
 from issuer.links import ExportFilter, parse_registry_ids, parse_since
 from issuer.openapi import spec
 from issuer.service import IssuerService
-from shared.errors import InputError, SocpassError
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": code, "message": message})
-    response.status_code = status
-    response.headers["Cache-Control"] = "no-store"
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="socpass"'
-    return response
+from shared.errors import InputError
 
 
 def _body() -> dict[str, Any]:
@@ -47,18 +38,6 @@ def build_blueprint(service: IssuerService) -> Blueprint:
             raise Unauthorized()
         g.api_actor = "api:" + service.api_tokens.authenticate(token.strip())
         return None
-
-    @bp.errorhandler(SocpassError)
-    def _socpass(err: SocpassError) -> Response:
-        if isinstance(err, Unauthorized):
-            return _error(401, err.code, err.description)
-        if isinstance(err, NotFound):
-            return _error(404, err.code, err.description)
-        if isinstance(err, (AlreadyIssued, InvalidState)):
-            return _error(409, err.code, err.description)
-        if isinstance(err, InputError):
-            return _error(400, err.code, err.description)
-        return _error(500, err.code, "ошибка настройки издателя / issuer configuration error")
 
     def svc() -> IssuerService:
         return service.acting_as(g.api_actor)

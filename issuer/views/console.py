@@ -13,11 +13,11 @@ from issuer.i18n import data_lang
 
 from issuer.errors import NotFound
 from issuer.forms import ActionForm, IssueForm, ReasonForm
+from issuer.qrrender import render_png
 from issuer.service import IssuerService
 from issuer.views.auth import acting, require
 from shared.credential import CATEGORIES, TYPES
 from shared.errors import InputError
-from shared.qr import render_png
 
 PAGE_SIZE = 50
 _FIELD_PREFIX = re.compile(r"^[a-z_]+ \(([^)]+)\): ")

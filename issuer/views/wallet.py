@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 
 from issuer.errors import NotFound
+from issuer.qrrender import render_png
 from issuer.service import IssuerService
-from shared.qr import render_png
 
 PRIVATE_HEADERS = {"Cache-Control": "no-store, private", "X-Robots-Tag": "noindex, nofollow",
                    "Referrer-Policy": "no-referrer"}

@@ -12,7 +12,7 @@ import zxingcpp
 from PIL import Image
 
 from bench.qr_decode import corpus
-from shared import qr
+from issuer import qrrender
 from tests import imaging
 from tests.browser import app_decode_harness as h
 from tests.browser.harness import BASE_ARGS, camera_video, chromium_executable, fake_camera_args
@@ -56,7 +56,7 @@ def _encode(img: np.ndarray, fmt: str, **params) -> bytes:
 
 def test_credential_card_read_and_nothing_leaves_the_origin(page, site, text):
     root, server = site
-    url = h.fixture(root, "card.png", qr.render_png(text))
+    url = h.fixture(root, "card.png", qrrender.render_png(text))
     assert page.evaluate("u => decodeTest.file(u)", url) == {"text": text}
     for mode in ("imagedata", "bitmap"):
         got = page.evaluate("([u, m]) => decodeTest.frames([u], m)", [url, mode])
@@ -144,7 +144,7 @@ def test_bad_files_refused_before_decoding_and_the_page_lives_on(page, site, tex
     # 30 MB with a PNG signature: refused on its size, never read.
     assert page.evaluate("decodeTest.bytesFile(30 * 1024 * 1024, '\\x89PNG')") == {"error": "too_large"}
     # The page and its worker still answer.
-    url = h.fixture(root, "after.png", qr.render_png(text))
+    url = h.fixture(root, "after.png", qrrender.render_png(text))
     assert page.evaluate("u => decodeTest.file(u)", url) == {"text": text}
     assert page.evaluate("decodeTest.message('too_large')").startswith("Изображение слишком большое")
     assert page.evaluate("decodeTest.message('not_image', 'en')").startswith("This file is not an image")
@@ -179,7 +179,7 @@ def test_fake_camera_through_get_user_media(page, text):
 
 
 def test_one_frame_in_flight_the_next_dropped(page, site, text):
-    url = h.fixture(site[0], "inflight.png", qr.render_png(text))
+    url = h.fixture(site[0], "inflight.png", qrrender.render_png(text))
     assert page.evaluate("u => decodeTest.overlapping(u)", url) == [text, None]
 
 

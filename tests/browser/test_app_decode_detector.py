@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared import qr
+from issuer import qrrender
 from tests import imaging
 from tests.browser import app_decode_harness as h
 from tests.browser.harness import BASE_ARGS, chromium_executable
@@ -53,7 +53,7 @@ def text():
 
 def test_detector_used_where_it_reads_qr_code(browser, site, text):
     root, server = site
-    card = h.fixture(root, "card.png", qr.render_png(text))
+    card = h.fixture(root, "card.png", qrrender.render_png(text))
     rng = np.random.default_rng(2)
     photo = imaging.place(imaging.make_qr(text), imaging.background(4000, 3000, rng), width=900, x=100, y=100)
     big = h.fixture(root, "photo.jpg", imaging.encode_bytes(photo, ".jpg"))
@@ -79,7 +79,7 @@ def test_detector_used_where_it_reads_qr_code(browser, site, text):
 
 def test_detector_without_qr_code_means_zxing(browser, site, text):
     root, server = site
-    card = h.fixture(root, "card2.png", qr.render_png(text))
+    card = h.fixture(root, "card2.png", qrrender.render_png(text))
     page = h.open_page(browser, server, init_script=stub('["ean_13", "code_128"]'))
     try:
         assert page.evaluate("decodeTest.ready()") == "zxing-wasm"
@@ -93,7 +93,7 @@ def test_detector_failing_at_run_time_falls_back_to_zxing(browser, site, text):
     """Android without the detection service: the detector lists qr_code, then detect() rejects.
     The photo is decoded again by zxing-wasm, and zxing-wasm decodes from then on."""
     root, server = site
-    card = h.fixture(root, "card3.png", qr.render_png(text))
+    card = h.fixture(root, "card3.png", qrrender.render_png(text))
     page = h.open_page(browser, server, init_script=stub(fails=True))
     try:
         assert page.evaluate("decodeTest.ready()") == "barcode-detector"

@@ -260,7 +260,7 @@ def test_paste_checks_at_once(page, world, museum):
 
 
 def test_photo_upload(page, world, museum, tmp_path):
-    from shared.qr import render_png
+    from issuer.qrrender import render_png
 
     _, ministry, _ = world
     photo = tmp_path / "card.png"

@@ -236,7 +236,7 @@ def test_publish_writes_what_a_verifier_syncs(service: IssuerService, tmp_path: 
         token = (out / relative_path(meta.url, uri)).read_text("ascii")
         listed = verify_status_list(token, resolver_for(service), uri=uri)
         assert listed.status_list.get(a["status"]["idx"]) == REVOKED
-    assert not [p for p in out.rglob(".tmp-*")]  # no temporary files left behind
+    assert not [p for p in out.rglob(".*.tmp")]  # no temporary files left behind
     service.publish(out)  # publishing again replaces the files in place
 
 

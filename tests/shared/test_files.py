@@ -40,3 +40,24 @@ def test_private_file_is_0600_whatever_the_umask_and_never_overwritten(tmp_path)
     with pytest.raises(FileExistsError):
         create_private(tmp_path / "device.key", b"other")
     assert (tmp_path / "device.key").read_bytes() == b"k" * 32
+
+
+def test_private_file_appears_whole_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "upload.csv"
+    create_private(target, iter([b"a,b\n", b"1,2\n"]))
+    assert target.read_bytes() == b"a,b\n1,2\n" and mode(target) == 0o600
+    with pytest.raises(FileExistsError):
+        create_private(target, b"other")
+    assert [p.name for p in tmp_path.iterdir()] == ["upload.csv"]
+
+
+def test_a_failing_source_leaves_nothing(tmp_path):
+    def chunks():
+        yield b"part"
+        raise ValueError("too large")
+
+    with pytest.raises(ValueError):
+        create_private(tmp_path / "upload.csv", chunks())
+    with pytest.raises(ValueError):
+        write_atomically(tmp_path / "export.csv", chunks(), mode=PRIVATE)
+    assert list(tmp_path.iterdir()) == []

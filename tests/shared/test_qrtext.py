@@ -7,7 +7,8 @@ import pytest
 import qrcode
 from hypothesis import given, settings, strategies as st
 
-from shared import keys, qr, qrtext, token
+from issuer import qrrender
+from shared import keys, qrtext, token
 from shared.b64 import b64url_decode
 from shared.errors import TokenError
 from tests.vectors.reference import REFERENCE_BENEFICIARY, REFERENCE_LARGE_FAMILY
@@ -37,7 +38,7 @@ def test_round_trip_exact_token(alg):
 @pytest.mark.parametrize("alg", keys.ALGORITHMS)
 @pytest.mark.parametrize("cred,max_version", [(REFERENCE_LARGE_FAMILY, 10), (REFERENCE_BENEFICIARY, 12)])
 def test_reference_credentials_fit_small_qr(cred, max_version, alg):
-    assert qr.qr_version(_qr_text(cred, keys.generate_private_key(alg))) <= max_version
+    assert qrrender.qr_version(_qr_text(cred, keys.generate_private_key(alg))) <= max_version
 
 
 def test_naive_pyjwt_token_is_much_larger():
@@ -51,7 +52,7 @@ def test_naive_pyjwt_token_is_much_larger():
     q = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
     q.add_data(naive)
     q.make(fit=True)
-    assert q.version >= 18 > qr.qr_version(_qr_text(c)) + 7
+    assert q.version >= 18 > qrrender.qr_version(_qr_text(c)) + 7
 
 
 def test_plain_compact_passes_through():

@@ -292,7 +292,7 @@ def _png_blank() -> bytes:
 
 def generate() -> tuple[dict[str, dict[str, bytes]], list[Vector]]:
     """(publications by directory name, vectors)."""
-    from shared.qr import render_png
+    from issuer.qrrender import render_png
 
     ru27, ru25 = spec_issuers()
     attacker = load_key("ec-p256-attacker")

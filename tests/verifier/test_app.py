@@ -8,7 +8,7 @@ import re
 import pytest
 from PIL import Image
 
-from shared import qr
+from issuer import qrrender
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 from verifier.app import STATIC_DIR, create_app
 from verifier.sync import sync
@@ -99,13 +99,13 @@ def test_unknown_api_path_is_404_json(client):
 
 @needs_qrimage
 def test_scan_raw_png(client, issuer):
-    response = client.post("/api/scan", data=qr.render_png(issuer.qr()), content_type="image/png")
+    response = client.post("/api/scan", data=qrrender.render_png(issuer.qr()), content_type="image/png")
     assert response.status_code == 200 and response.get_json()["code"] == "valid"
 
 
 @needs_qrimage
 def test_scan_multipart(client, issuer):
-    data = {"image": (io.BytesIO(qr.render_png(issuer.qr())), "photo.png", "image/png")}
+    data = {"image": (io.BytesIO(qrrender.render_png(issuer.qr())), "photo.png", "image/png")}
     response = client.post("/api/scan", data=data, content_type="multipart/form-data")
     assert response.status_code == 200 and response.get_json()["code"] == "valid"
 
@@ -251,14 +251,14 @@ def test_unknown_profile_refused_at_start(settings):
 
 @needs_qrimage
 def test_scan_gives_a_tag_and_skips_the_same_code(client, issuer, settings):
-    image = qr.render_png(issuer.qr())
+    image = qrrender.render_png(issuer.qr())
     first = client.post("/api/scan", data=image, content_type="image/png")
     assert first.status_code == 200 and first.get_json()["code"] == "valid"
     tag = first.headers["X-Socpass-Seen"]
     assert len(tag) == 32
     again = client.post(f"/api/scan?skip={tag}", data=image, content_type="image/png")
     assert again.status_code == 204 and again.get_data() == b""
-    other = client.post(f"/api/scan?skip={tag}", data=qr.render_png(issuer.qr()),
+    other = client.post(f"/api/scan?skip={tag}", data=qrrender.render_png(issuer.qr()),
                         content_type="image/png")
     assert other.status_code == 200 and other.headers["X-Socpass-Seen"] != tag
     wrong = client.post("/api/scan?skip=0000", data=image, content_type="image/png")

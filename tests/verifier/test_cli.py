@@ -7,7 +7,7 @@ import json
 import pytest
 from flask import Flask
 
-from shared import qr
+from issuer import qrrender
 from shared.statuslist import REVOKED
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 from verifier import cli
@@ -112,7 +112,7 @@ def test_bad_configuration_exits_2(run, monkeypatch):
 @needs_qrimage
 def test_check_image(run, synced_cli, issuer, tmp_path):
     path = tmp_path / "photo.png"
-    path.write_bytes(qr.render_png(issuer.qr()))
+    path.write_bytes(qrrender.render_png(issuer.qr()))
     status, result, _ = run("check", "--image", str(path))
     assert status == 0 and result["code"] == "valid"
 

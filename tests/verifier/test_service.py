@@ -13,7 +13,8 @@ import socket
 import pytest
 from PIL import Image
 
-from shared import keys, qr, qrtext
+from issuer import qrrender
+from shared import keys, qrtext
 from shared.codes import Warning_, message
 from shared.b64 import b64url_decode, b64url_encode
 from shared.credential import StatusRef
@@ -428,7 +429,7 @@ def png(img: Image.Image) -> bytes:
 
 @needs_qrimage
 def test_image_with_a_credential(verifier, issuer):
-    assert verifier.verify_image(qr.render_png(issuer.qr()), NOW).code == "valid"
+    assert verifier.verify_image(qrrender.render_png(issuer.qr()), NOW).code == "valid"
 
 
 @needs_qrimage
@@ -440,8 +441,8 @@ def test_image_without_a_qr_is_no_qr(verifier):
 
 @needs_qrimage
 def test_image_with_two_different_codes_is_malformed(verifier, issuer):
-    a = Image.open(io.BytesIO(qr.render_png(issuer.qr(), box_size=4)))
-    b = Image.open(io.BytesIO(qr.render_png(issuer.qr(), box_size=4)))
+    a = Image.open(io.BytesIO(qrrender.render_png(issuer.qr(), box_size=4)))
+    b = Image.open(io.BytesIO(qrrender.render_png(issuer.qr(), box_size=4)))
     both = Image.new("L", (a.width + b.width, max(a.height, b.height)), 255)
     both.paste(a.convert("L"), (0, 0))
     both.paste(b.convert("L"), (a.width, 0))

@@ -1,4 +1,5 @@
-"""Render QR text to a QR symbol (numeric mode, error correction M) as PNG."""
+"""Render QR text to a QR symbol (numeric mode, error correction M) as PNG: the issuer's cards,
+citizens' pages and `issue --qr`. The verifier only reads QR codes (verifier/imaging.py)."""
 from __future__ import annotations
 
 import functools
@@ -20,7 +21,7 @@ def _symbol(text: str, box_size: int = 8, border: int = 4) -> qrcode.QRCode:
     qr.add_data(QRData(text, mode=mode) if mode else text)
     qr.best_fit(start=None)
     # qrcode's own mask choice scores each of the 8 masks in pure Python (~70% of a render);
-    # the same scores in numpy choose the same mask (tests/shared/test_publication_qr.py).
+    # the same scores in numpy choose the same mask (tests/issuer/test_qrrender.py).
     qr.mask_pattern = best_mask(qr)
     qr.makeImpl(False, qr.mask_pattern)
     return qr
