@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from issuer.models import StatusListRow
+from issuer.storage.models import StatusListRow
 from shared.keys import PrivateKey
 from shared.publication import ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH, STATUS_PREFIX
 from shared.statuslist import REVOKED, SUSPENDED, StatusList, sign_status_list
