@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from issuer import audit
 from issuer.cli import main as cli_main
 from issuer.service import IssuerService
+from issuer.storage import queries
 from shared.errors import InputError
 
 from tests.issuer.helpers import make_data
@@ -62,7 +63,7 @@ def test_event_is_in_the_same_transaction_as_the_change(service: IssuerService, 
     def boom(*args, **kwargs):
         raise RuntimeError("audit down")
 
-    monkeypatch.setattr(store, "add_event", boom)
+    monkeypatch.setattr(queries, "add_event", boom)
     with pytest.raises(RuntimeError):
         service.revoke(a["id"], "x")
     assert service.credential(a["id"])["state"] == "valid"  # no change without its event
