@@ -18,10 +18,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from issuer import loginaudit, store
+from issuer import loginaudit
 from issuer.config import session_secret
 from issuer.errors import InvalidState, NotFound
-from issuer.models import ROLES, ApiToken, LoginFailure, User
+from issuer.storage import queries as store
+from issuer.storage.models import ROLES, ApiToken, LoginFailure, User
 from shared.errors import InputError, SocpassError
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuer.models import AuditHead, Event
+from issuer.storage.models import AuditHead, Event
 from shared.errors import InputError
 
 GENESIS = "0" * 64

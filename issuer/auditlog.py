@@ -5,8 +5,9 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from issuer import audit, store
-from issuer.models import Event
+from issuer import audit
+from issuer.storage import queries as store
+from issuer.storage.models import Event
 from shared.errors import InputError, SocpassError
 from shared.token import sign
 

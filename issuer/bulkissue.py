@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, any_, bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from issuer import store
 from issuer.links import ensure_first_links
-from issuer.models import CredentialRow
 from issuer.registry import (data_hash, data_text, end_of_day, new_credential_ids, normalized_data,
                              search_key)
+from issuer.storage import queries as store
+from issuer.storage.models import CredentialRow
 from shared.credential import Credential, HolderData, StatusRef
 from shared.token import CREDENTIAL_TYP, sign
 

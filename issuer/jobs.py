@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import select, update
 
 from issuer.errors import NotFound
-from issuer.models import Job
+from issuer.storage.models import Job
 from shared.errors import InputError, SocpassError
 from shared.files import create_private
 

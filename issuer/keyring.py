@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from issuer import linkkey, store
+from issuer import linkkey
 from issuer.errors import InvalidState, NoActiveKey
-from issuer.models import SigningKey
+from issuer.storage import queries
+from issuer.storage.models import SigningKey
 from shared.errors import KeyError_
 from shared.keys import (ALGORITHMS, PrivateKey, algorithm_for_key, generate_private_key,
                          kid_for, load_private_key_pem, private_key_to_pem, public_jwk)
@@ -77,9 +78,9 @@ class Keyring:
 
     def rotate(self, session: Session, *, now: datetime, alg: str | None = None) -> tuple[SigningKey, SigningKey | None]:
         """A new active key; the previous active key becomes retired. Returns (new, old)."""
-        old = store.active_key(session)
+        old = queries.active_key(session)
         if old is not None:
-            old = store.get_key(session, old.kid, for_update=True)
+            old = queries.get_key(session, old.kid, for_update=True)
             old.state, old.retired_at = "retired", now
             session.info.pop(_ACTIVE_KEY, None)
             session.flush()  # the one-active index must see the old key retired first
@@ -87,7 +88,7 @@ class Keyring:
         return new, old
 
     def retire(self, session: Session, kid: str, *, now: datetime) -> SigningKey:
-        row = store.get_key(session, kid, for_update=True)
+        row = queries.get_key(session, kid, for_update=True)
         if row.state == "active":
             raise InvalidState(f"ключ {kid} активен: сначала выполните `keys rotate` "
                                "/ the key is active: run `keys rotate` first")
@@ -98,7 +99,7 @@ class Keyring:
         return row
 
     def withdraw(self, session: Session, kid: str, *, now: datetime) -> SigningKey:
-        row = store.get_key(session, kid, for_update=True)
+        row = queries.get_key(session, kid, for_update=True)
         if row.state != "withdrawn":
             row.state, row.withdrawn_at = "withdrawn", now
         session.info.pop(_ACTIVE_KEY, None)
@@ -110,7 +111,7 @@ class Keyring:
         """The signing key, looked up once per session (an import batch signs many rows)."""
         row = session.info.get(_ACTIVE_KEY)
         if row is None:
-            row = store.active_key(session)
+            row = queries.active_key(session)
             if row is None:
                 raise NoActiveKey()
             session.info[_ACTIVE_KEY] = row
@@ -137,7 +138,7 @@ class Keyring:
         back is never used again, as the next session finds no sealed key and makes another.
         `create=False` (read transactions): None while no key exists, so no link exists either.
         """
-        issuer = store.require_issuer(session)
+        issuer = queries.require_issuer(session)
         sealed = issuer.link_key_sealed
         if sealed is None:
             if not create:
@@ -158,15 +159,15 @@ class Keyring:
     @staticmethod
     def jwks(session: Session, *, now: datetime) -> dict[str, Any]:
         """Active key, plus retired keys that still have live (unexpired, unrevoked) credentials."""
-        keys = [json.loads(row.public_jwk) for row in store.signing_keys(session)
+        keys = [json.loads(row.public_jwk) for row in queries.signing_keys(session)
                 if row.state == "active"
-                or (row.state == "retired" and store.has_live_credentials(session, row.kid, now))]
+                or (row.state == "retired" and queries.has_live_credentials(session, row.kid, now))]
         return {"keys": keys}
 
     @staticmethod
     def describe(session: Session, *, now: datetime) -> list[dict[str, Any]]:
-        live = store.live_counts_by_kid(session, now)
-        return [describe_key(row, live.get(row.kid, 0)) for row in store.signing_keys(session)]
+        live = queries.live_counts_by_kid(session, now)
+        return [describe_key(row, live.get(row.kid, 0)) for row in queries.signing_keys(session)]
 
 
 def describe_key(row: SigningKey, live_credentials: int) -> dict[str, Any]:

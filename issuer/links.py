@@ -26,13 +26,13 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer import store
 from issuer.audit import safe_cell
 from issuer.errors import NotFound
 from issuer.keyring import Keyring
 from issuer.linkkey import derive_secret, secret_hash
-from issuer.models import CredentialRow, WalletLink
 from issuer.registry import check_registry_id
+from issuer.storage import queries as store
+from issuer.storage.models import CredentialRow, WalletLink
 from shared.errors import InputError
 
 if TYPE_CHECKING:

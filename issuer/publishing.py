@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from issuer.models import StatusListRow
+from issuer.storage.models import StatusListRow
 from shared.files import PUBLIC, write_atomically
 from shared.keys import PrivateKey
 from shared.publication import ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH, STATUS_PREFIX

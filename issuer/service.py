@@ -19,15 +19,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer import publishing, registry, store
+from issuer import publishing, registry
 from issuer.config import Settings
 from issuer.errors import AlreadyInitialized, AlreadyIssued, InvalidState
 from issuer.keyring import Keyring, check_algorithm, load_import_pem
 from issuer.links import ensure_first_links
-from issuer.models import CredentialRow, Issuer
 from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data, search_key
 from issuer.statusalloc import StatusAllocator
-from issuer.store import Store
+from issuer.storage import queries as store
+from issuer.storage.engine import Store
+from issuer.storage.models import CredentialRow, Issuer
 from shared.credential import Credential, HolderData, StatusRef
 from shared.errors import InputError, SocpassError
 from shared.keys import algorithm_for_key

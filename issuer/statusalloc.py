@@ -14,17 +14,17 @@ them all. Should the insert still collide, the caller falls back to `place`, one
 """
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer.models import StatusListRow
+from issuer.storage import queries
+from issuer.storage.models import StatusListRow
 from shared.errors import SocpassError
 
 STATUS_BITS = 2
@@ -116,7 +116,7 @@ class StatusAllocator:
                         break
             if not candidates:
                 break
-            taken = _taken(session, list_id, candidates)
+            taken = queries.status_indexes_taken(session, list_id, candidates)
             chosen.extend(idx for idx in candidates if idx not in taken)
         if len(chosen) < count:
             raise AllocationError()
@@ -206,26 +206,3 @@ def _draws(randbelow: Callable[[int], int], size: int) -> Iterator[int]:
 def _capacity(size: int) -> int:
     """Entries a list takes: while allocated * FILL_DIVISOR < size, as `_reserve` counts."""
     return -(-size // FILL_DIVISOR)
-
-
-# One index probe per candidate. A plain `status_idx IN (...)` lets PostgreSQL, whose statistics
-# lag behind a bulk import, scan every entry of the list through (status_list_id, state) per
-# batch (quadratic over an import); a LATERAL subquery with LIMIT 1 stays a nested loop over
-# the unique (status_list_id, status_idx) index whatever the statistics say.
-_TAKEN_PG = text("SELECT c.idx FROM unnest(CAST(:candidates AS integer[])) AS c(idx) "
-                 "CROSS JOIN LATERAL (SELECT 1 FROM credentials WHERE status_list_id = :list_id "
-                 "AND status_idx = c.idx LIMIT 1) AS t")
-
-
-# SQLite: the candidates as one JSON parameter, not an IN list of thousands of parameters (which
-# SQLAlchemy expands and converts one by one).
-_TAKEN_SQLITE = text("SELECT status_idx FROM credentials WHERE status_list_id = :list_id "
-                     "AND status_idx IN (SELECT value FROM json_each(:candidates))")
-
-
-def _taken(session: Session, list_id: str, candidates: list[int]) -> set[int]:
-    """Those of `candidates` that a credential of the list already holds."""
-    if session.get_bind().dialect.name == "postgresql":
-        return set(session.scalars(_TAKEN_PG, {"candidates": candidates, "list_id": list_id}))
-    return set(session.scalars(_TAKEN_SQLITE, {"candidates": json.dumps(candidates),
-                                               "list_id": list_id}))

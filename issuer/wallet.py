@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from issuer import store
 from issuer.errors import NotFound
 from issuer.linkkey import secret_hash
-from issuer.models import CredentialRow, WalletLink
+from issuer.storage import queries as store
+from issuer.storage.models import CredentialRow, WalletLink
 from shared.credential import CATEGORIES, TYPES
 from shared.qrtext import encode as qr_encode
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from issuer.accounts import LoginRefused, TooManyAttempts, Unauthorized, can
 from issuer.errors import InvalidState
-from issuer.models import ApiToken, User
 from issuer.service import IssuerService
+from issuer.storage.models import ApiToken, User
 from shared.errors import InputError
 
 

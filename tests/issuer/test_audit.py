@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from issuer import audit, store
+from issuer import audit
 from issuer.cli import main as cli_main
 from issuer.service import IssuerService
-from issuer.store import Store
+from issuer.storage import queries
 from shared.errors import InputError
 
 from tests.issuer.helpers import make_data
@@ -63,7 +63,7 @@ def test_event_is_in_the_same_transaction_as_the_change(service: IssuerService, 
     def boom(*args, **kwargs):
         raise RuntimeError("audit down")
 
-    monkeypatch.setattr(store, "add_event", boom)
+    monkeypatch.setattr(queries, "add_event", boom)
     with pytest.raises(RuntimeError):
         service.revoke(a["id"], "x")
     assert service.credential(a["id"])["state"] == "valid"  # no change without its event
@@ -139,39 +139,6 @@ def test_csv_export_is_formula_safe(service: IssuerService, env, monkeypatch, ca
                                             ("@SUM", "'@SUM"), ("обычный", "обычный"), (None, "")])
 def test_safe_cell(value, expected) -> None:
     assert audit.safe_cell(value) == expected
-
-
-def test_migration_chains_events_written_before_it(db_url: str) -> None:
-    """A database at revision 0001 with events gets them chained by 0002."""
-    from alembic import command
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-
-    from issuer.store import MIGRATIONS_DIR
-
-    s = Store(db_url, migrate=False)
-    try:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with s.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            if MigrationContext.configure(conn).get_current_revision() is None:
-                command.upgrade(cfg, "0001")
-            else:  # PostgreSQL: the session's database is at head; this also runs the downgrade
-                command.downgrade(cfg, "0001")
-            for n in range(3):
-                conn.execute(text("INSERT INTO events (at, actor, action, detail) VALUES "
-                                  f"('2025-03-0{n + 1} 10:00:00', 'cli:root', 'issue', '{{\"n\": {n}}}')"))
-        s.migrate()
-        with s.read() as session:
-            result = audit.verify_chain(audit.iter_events(session))
-            head = audit.read_head(session)
-        assert result.ok and result.events == 3
-        # 0003 starts the head where the chain ends.
-        assert head is not None and (head.seq, head.hash) == (result.last_id, result.last_hash)
-        assert audit.check_head(result, head).ok
-    finally:
-        s.close()
 
 
 # --- the head: a log cut short at its end ---------------------------------------------------

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from issuer.config import Settings
-from issuer.models import CredentialRow
 from issuer.service import IssuerService
+from issuer.storage.models import CredentialRow
 from shared.keys import StaticKeyResolver
 from shared.statuslist import REVOKED, VALID, verify_status_list
 

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select, text
 
 import issuer.signpool as signpool
-from issuer import store
 from issuer.importer import import_csv
-from issuer.models import CredentialRow
 from issuer.service import IssuerService
+from issuer.storage import queries
+from issuer.storage.models import CredentialRow
 from shared.credential import Credential, StatusRef
 from shared.keys import StaticKeyResolver, VerificationKey, generate_private_key, kid_for
 from shared.token import CREDENTIAL_TYP, verify
@@ -53,8 +53,8 @@ def assert_tokens_match_rows(service: IssuerService) -> None:
     resolver = resolver_for(service)
     with service.store.read() as session:
         rows = list(session.scalars(select(CredentialRow)))
-        uris = {sl.id: sl.uri for sl in store.status_lists(session)}
-        iss = store.require_issuer(session).iss
+        uris = {sl.id: sl.uri for sl in queries.status_lists(session)}
+        iss = queries.require_issuer(session).iss
     assert rows
     for row in rows:
         hd = service.validate(row.type, json.loads(row.data))

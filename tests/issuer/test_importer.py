@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from issuer import store
 from issuer.importer import import_csv
 from issuer.service import IssuerService
+from issuer.storage import queries
 from shared.errors import InputError
 
 from tests.issuer.helpers import holder
@@ -42,7 +42,7 @@ def counts(summary: dict) -> tuple[int, int, int]:
 
 def live(service: IssuerService, registry_id: str):
     with service.store.read() as session:
-        return store.live_credential(session, registry_id)
+        return queries.live_credential(session, registry_id)
 
 
 def test_import_issues_then_reimport_changes_nothing(service: IssuerService, tmp_path: Path) -> None:

@@ -11,12 +11,12 @@ from sqlalchemy import select, text
 
 import issuer.bulkissue
 import issuer.service
-from issuer import store
 from issuer.config import Settings
 from issuer.importer import import_csv
-from issuer.models import CredentialRow, Event
 from issuer.service import IssuerService
 from issuer.statusalloc import StatusAllocator
+from issuer.storage import queries
+from issuer.storage.models import CredentialRow, Event
 from shared.errors import InputError
 
 from tests.issuer.helpers import ISSUER_NAME, ISSUER_URL, FakeClock, make_data
@@ -63,7 +63,7 @@ def test_a_large_file_lands_in_bulk_and_its_reimport_is_all_unchanged(
     assert counts(again) == (0, 0, 2500) and again["errors"] == []
     assert len(credentials(service)) == 2500
     with service.store.read() as session:
-        issued = [e for e in store.events(session) if e.action == "issue"]
+        issued = [e for e in queries.events(session) if e.action == "issue"]
     # One event per issuance, in the order of the file.
     assert [json.loads(e.detail)["registry_id"] for e in issued] == [f"LF-{i:05d}" for i in range(2500)]
     assert_consistent(service)
@@ -74,7 +74,7 @@ def test_changed_rows_are_replaced_in_bulk(service: IssuerService, monkeypatch: 
     do_import(service, rows)
     old = {r.registry_id: r.id for r in credentials(service)}
     with service.store.read() as session:
-        version = store.get_status_list(session, "1").version
+        version = queries.get_status_list(session, "1").version
     no_row_by_row(monkeypatch)
     changed = [family(f"LF-{i}", children=5) if i % 2 else rows[i] for i in range(30)]
     summary = do_import(service, changed)
@@ -85,8 +85,8 @@ def test_changed_rows_are_replaced_in_bulk(service: IssuerService, monkeypatch: 
         was = service.credential(old[f"LF-{i}"])
         assert (was["state"], was["reason"], was["replaced_by"]) == ("revoked", "replaced", new.id)
     with service.store.read() as session:
-        assert store.get_status_list(session, "1").version > version  # verifiers see the revocations
-        actions = [(e.action, e.credential_id) for e in store.events(session)][-30:]
+        assert queries.get_status_list(session, "1").version > version  # verifiers see the revocations
+        actions = [(e.action, e.credential_id) for e in queries.events(session)][-30:]
     # Each replacement: the old one's revocation, then the new one's issuance.
     assert actions[0] == ("revoke", old["LF-1"]) and actions[1][0] == "issue"
     assert_consistent(service)
@@ -175,7 +175,7 @@ def test_an_index_taken_by_another_process_meanwhile_is_retried(
     assert 5 not in {live(service, f"LF-{i}").status_idx for i in (1, 2, 3)}
     assert len(credentials(service)) == 4
     with service.store.read() as session:
-        assert store.get_status_list(session, "1").allocated == 4  # the failed bulk counted nothing
+        assert queries.get_status_list(session, "1").allocated == 4  # the failed bulk counted nothing
     monkeypatch.setattr(StatusAllocator, "draw", real_draw)
     assert_consistent(service)
 
@@ -197,7 +197,7 @@ def test_a_batch_fills_a_list_to_half_then_opens_the_next(settings: Settings, cl
         assert counts(summary) == (19, 0, 0)
         with svc.store.read() as session:
             per_list = Counter(session.scalars(select(CredentialRow.status_list_id)))
-            lists = {r.id: r.allocated for r in store.status_lists(session)}
+            lists = {r.id: r.allocated for r in queries.status_lists(session)}
         assert per_list == {"1": 8, "2": 8, "3": 4} and lists == {"1": 8, "2": 8, "3": 4}
         assert_consistent(svc)
 

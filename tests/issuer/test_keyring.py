@@ -7,12 +7,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
-from issuer import store
 from issuer.config import Settings
 from issuer.errors import InvalidState, NotFound, NotInitialized
 from issuer.keyring import ENCRYPTED_PEM_HEADER
-from issuer.models import SigningKey
 from issuer.service import IssuerService
+from issuer.storage import queries
+from issuer.storage.models import SigningKey
 from shared.errors import ConfigError, InputError, KeyError_
 from shared.keys import generate_private_key, kid_for, private_key_to_pem
 from shared.token import CREDENTIAL_TYP, parse, verify
@@ -156,7 +156,7 @@ def test_one_active_key_at_most(service: IssuerService) -> None:
     for _ in range(3):
         service.rotate_key()
     with service.store.read() as session:
-        assert [k.state for k in store.signing_keys(session)].count("active") == 1
+        assert [k.state for k in queries.signing_keys(session)].count("active") == 1
     assert len(service.keys()["keys"]) == 4
 
 

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import event, select, text
 
 import issuer.links
-import issuer.store
+import issuer.storage.queries
 from issuer.importer import import_csv
 from issuer.linkkey import derive_secret, secret_hash, unseal
 from issuer.links import ExportFilter
-from issuer.models import Issuer, WalletLink
 from issuer.service import IssuerService
+from issuer.storage.models import Issuer, WalletLink
 from shared.errors import InputError, KeyError_
 
 from tests.issuer.helpers import ISSUER_URL, PASSPHRASE, make_data
@@ -57,14 +57,14 @@ def test_an_imported_registry_gets_a_link_per_entry_in_bulk(service: IssuerServi
                                                             monkeypatch) -> None:
     statements: list[str] = []
     bulk_inserts: list[int] = []
-    real_insert_many = issuer.store.insert_many
+    real_insert_many = issuer.storage.queries.insert_many
 
     def counting_insert_many(session, table, rows):
         if table.name == "wallet_links":
             bulk_inserts.append(len(rows))
         return real_insert_many(session, table, rows)
 
-    monkeypatch.setattr(issuer.store, "insert_many", counting_insert_many)
+    monkeypatch.setattr(issuer.storage.queries, "insert_many", counting_insert_many)
     listener = lambda conn, cursor, sql, *args: statements.append(sql)  # noqa: E731
     event.listen(service.store.engine, "before_cursor_execute", listener)
     try:

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from issuer import store
 from issuer.errors import AlreadyInitialized, AlreadyIssued, InvalidState, NoActiveKey, NotFound, NotInitialized
 from issuer.registry import end_of_day
 from issuer.service import IssuerService
+from issuer.storage import queries
 from shared.credential import Credential
 from shared.errors import InputError
 from shared.publication import ENTITLEMENTS_PATH, JWKS_PATH, METADATA_PATH, IssuerMetadata, relative_path
@@ -167,7 +167,7 @@ def test_revoke_suspend_reinstate_show_in_the_signed_list(service: IssuerService
 
 def event_actions(svc: IssuerService, credential_id: str) -> list[str]:
     with svc.store.read() as session:
-        return [e.action for e in store.events(session, credential_id=credential_id)]
+        return [e.action for e in queries.events(session, credential_id=credential_id)]
 
 
 def test_state_changes_need_a_known_id_and_a_reason(service: IssuerService) -> None:

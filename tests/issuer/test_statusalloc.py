@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from issuer import store
 from issuer.config import Settings
-from issuer.models import CredentialRow
 from issuer.service import IssuerService
 from issuer.statusalloc import AllocationError
+from issuer.storage import queries
+from issuer.storage.models import CredentialRow
 
 from tests.issuer.helpers import ISSUER_CLI, ISSUER_NAME, ISSUER_URL, FakeClock, make_data, subprocess_env
 
@@ -94,7 +94,7 @@ def test_two_processes_allocating_at_once(env: dict[str, str], tmp_path: Path) -
     with IssuerService.open(Settings.from_env(env)) as svc:
         taken = placements(svc)
         with svc.store.read() as session:
-            lists = store.status_lists(session)
+            lists = queries.status_lists(session)
     assert len(taken) == 600 and len(set(taken)) == 600
     assert all(lst.allocated <= lst.size // 2 for lst in lists)
     per_list = Counter(list_id for list_id, _ in taken)

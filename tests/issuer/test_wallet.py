@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from issuer.errors import NotFound
-from issuer.models import WalletLink
 from issuer.service import IssuerService
+from issuer.storage.models import WalletLink
 from verifier.imaging import decode_qr_image
 
 from tests.issuer.helpers import ISSUER_URL, make_data

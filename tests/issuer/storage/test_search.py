@@ -13,7 +13,8 @@ from sqlalchemy.engine import URL
 from issuer.config import Settings
 from issuer.registry import search_key
 from issuer.service import IssuerService
-from issuer.store import MIGRATIONS_DIR, Store, search_statement
+from issuer.storage.engine import MIGRATIONS_DIR, Store
+from issuer.storage.queries import search_statement
 
 from tests.issuer.conftest import _conninfo, _empty_pg
 from tests.issuer.helpers import ISSUER_NAME, ISSUER_URL, holder, make_data

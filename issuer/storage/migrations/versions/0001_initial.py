@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-# Timestamps are stored as UTC (naive on SQLite); see issuer.models.UTCDateTime.
+# Timestamps are stored as UTC (naive on SQLite); see issuer.storage.models.UTCDateTime.
 UTCDateTime = sa.DateTime(timezone=True)
 
 revision = "0001"

@@ -1,5 +1,5 @@
 """Tables of the issuer (SQLAlchemy 2 declarative; no Flask). The schema is created by Alembic
-(`issuer/migrations`), never by `create_all`, so SQLite and PostgreSQL get the same history.
+(`issuer/storage/migrations`), never by `create_all`, so SQLite and PostgreSQL get the same history.
 """
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ class CredentialRow(Base):
     replaced_by: Mapped[str | None] = mapped_column(String(32))
     # Casefolded "family given patronymic" (ё as е, single spaces) for the console's search; set
     # at issue. Indexed by a btree (SQLite: prefix search) or pg_trgm (PostgreSQL: any part), see
-    # migration 0003 and store.search_credentials.
+    # migration 0003 and queries.search_credentials.
     search_name: Mapped[str | None] = mapped_column(String(200), index=True)
 
 

@@ -1,177 +1,25 @@
-"""Storage: the engine (SQLite or PostgreSQL), schema migrations, sessions and the queries.
-
-Every write happens in `Store.write()`, which commits before it returns: a revocation is durable
-(SQLite: WAL with synchronous=FULL) before the caller acknowledges it.
+"""The queries of the use cases: plain functions over a session that `Store.write()` or
+`Store.read()` handed out (issuer.storage.engine), and the SQL that differs between SQLite and
+PostgreSQL, chosen here by the session's dialect so that no other module has to.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import (Connection, Engine, Table, and_, case, create_engine, event, func, or_,
-                        select, text, update)
-from sqlalchemy.engine import make_url
+from sqlalchemy import Table, and_, case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from issuer import audit
 from issuer.errors import NotFound, NotInitialized
-from issuer.models import CredentialRow, Event, Issuer, SigningKey, StatusListRow, UTCDateTime
+from issuer.storage.models import CredentialRow, Event, Issuer, SigningKey, StatusListRow, UTCDateTime
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-BULK_CACHE_KIB = 64 * 1024  # SQLite page cache of an import's connection (see bulk_connection)
-_MIGRATION_LOCK = 0x50C9A55  # PostgreSQL advisory lock: one process migrates at a time
-# PostgreSQL advisory lock held by every write transaction: writers are serialised as SQLite's
-# BEGIN IMMEDIATE serialises them, so the audit hash chain never forks between worker processes
-# and the lock order (this lock first, then rows) cannot deadlock.
-_WRITE_LOCK = 0x50C9A56
 # Built once: json.dumps with options builds an encoder per call (an import writes 435,000).
 _DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-_READ_ONLY = "socpass_read_only"
-SEARCH_INDEX = "ix_credentials_search_name"  # btree, or pg_trgm GIN on PostgreSQL (migration 0003)
-
-
-class Store:
-    """Owns one engine; `write()` and `read()` hand out sessions in a transaction."""
-
-    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 5) -> None:
-        self.url = make_url(url)
-        self.engine = _create_engine(url, pool_size)
-        self._search_mode: str | None = None
-        self._write = sessionmaker(self.engine, expire_on_commit=False)
-        self._read = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
-                                  expire_on_commit=False)
-        if migrate:
-            try:
-                self.migrate()
-            except BaseException:
-                self.engine.dispose()
-                raise
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
-    def name_search_mode(self) -> str:
-        """How the name search can use an index here (see `search_statement`): "range" on
-        SQLite; on PostgreSQL "trigram" when migration 0003 could build the pg_trgm index, else
-        "prefix". Asked once per process."""
-        if self._search_mode is None:
-            if self.dialect != "postgresql":
-                self._search_mode = "range"
-            else:
-                with self.read() as session:
-                    method = session.scalar(text(
-                        "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
-                        "WHERE c.relname = :name AND c.relkind = 'i'"), {"name": SEARCH_INDEX})
-                self._search_mode = "trigram" if method == "gin" else "prefix"
-        return self._search_mode
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def __enter__(self) -> "Store":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def migrate(self) -> None:
-        """`alembic upgrade head`, in one transaction that also serialises concurrent openers."""
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        head = ScriptDirectory.from_config(cfg).get_current_head()
-        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, PostgreSQL: advisory lock
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
-            if MigrationContext.configure(conn).get_current_revision() == head:
-                return
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-
-    @contextmanager
-    def write(self, *, connection: Connection | None = None) -> Iterator[Session]:
-        """A write transaction, on `connection` if given (see `bulk_connection`)."""
-        opened = self._write() if connection is None else self._write(bind=connection)
-        with opened as session, session.begin():
-            if self.dialect == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK})
-            yield session
-
-    @contextmanager
-    def bulk_connection(self) -> Iterator[Connection | None]:
-        """The connection for a long import's transactions (`write(connection=...)`), or None
-        where the pool's are as good (PostgreSQL, which also re-pings them between batches).
-
-        SQLite: one connection for them all, its page cache raised for the time being to
-        BULK_CACHE_KIB: an import inserts in random order into indexes (the credential ids, the
-        status indexes) far larger than the default 2 MB, which would read the same pages again
-        in every batch (a 435,000-row import: 47 s instead of 51 s, for ~60 MB)."""
-        if self.dialect != "sqlite":
-            yield None
-            return
-        with self.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            before = raw.execute("PRAGMA cache_size").fetchone()[0]
-            raw.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
-            try:
-                yield conn
-            finally:
-                raw.execute(f"PRAGMA cache_size={int(before)}")  # and the memory goes back
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self._read() as session, session.begin():
-            yield session
-
-
-def _create_engine(url: str, pool_size: int = 5) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        # pre-ping: a PostgreSQL restart or a dropped idle connection is retried, not reported.
-        # The pool is per process: N worker processes hold up to N * 2 * pool_size connections.
-        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
-                             pool_recycle=1800)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                              "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (needed for
-        # SAVEPOINT and for BEGIN IMMEDIATE below).
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # Writers take the write lock up front: a deferred transaction that upgrades to a writer
-        # in WAL mode fails at once with SQLITE_BUSY instead of waiting for the busy timeout.
-        if conn.get_execution_options().get(_READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
-# --- queries ----------------------------------------------------------------------------------
 
 
 def get_issuer(session: Session) -> Issuer | None:
@@ -253,6 +101,29 @@ def non_valid_entries(session: Session, list_id: str) -> list[tuple[int, str]]:
     stmt = (select(CredentialRow.status_idx, CredentialRow.state)
             .where(CredentialRow.status_list_id == list_id, CredentialRow.state != "valid"))
     return [(idx, state) for idx, state in session.execute(stmt).all()]
+
+
+# One index probe per candidate. A plain `status_idx IN (...)` lets PostgreSQL, whose statistics
+# lag behind a bulk import, scan every entry of the list through (status_list_id, state) per
+# batch (quadratic over an import); a LATERAL subquery with LIMIT 1 stays a nested loop over
+# the unique (status_list_id, status_idx) index whatever the statistics say.
+_TAKEN_PG = text("SELECT c.idx FROM unnest(CAST(:candidates AS integer[])) AS c(idx) "
+                 "CROSS JOIN LATERAL (SELECT 1 FROM credentials WHERE status_list_id = :list_id "
+                 "AND status_idx = c.idx LIMIT 1) AS t")
+
+
+# SQLite: the candidates as one JSON parameter, not an IN list of thousands of parameters (which
+# SQLAlchemy expands and converts one by one).
+_TAKEN_SQLITE = text("SELECT status_idx FROM credentials WHERE status_list_id = :list_id "
+                     "AND status_idx IN (SELECT value FROM json_each(:candidates))")
+
+
+def status_indexes_taken(session: Session, list_id: str, candidates: list[int]) -> set[int]:
+    """Those of `candidates` that a credential of the list already holds (issuer.statusalloc)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return set(session.scalars(_TAKEN_PG, {"candidates": candidates, "list_id": list_id}))
+    return set(session.scalars(_TAKEN_SQLITE, {"candidates": json.dumps(candidates),
+                                               "list_id": list_id}))
 
 
 def bump_list_version(session: Session, list_id: str) -> None:
