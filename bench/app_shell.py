@@ -314,14 +314,17 @@ def main(quick: bool = False) -> dict:
         got["server"].stop()
         results["first_visit"] = got["first_visit"]
         results["refresh_unchanged_one_ministry"] = got["refresh_unchanged"]
+        # --quick (the test suite's smoke): one run of each, a short lead-in; the figures are
+        # only printed, the code paths are the full run's.
+        rounds = 1 if quick else 7
         results["refresh_unchanged_federal"] = federal_refresh(p, Path(tmp), 2 if quick else 10)
-        cold = cold_start_offline(p, got["profile"], got["url"], got["qr"], 2 if quick else 7)
+        cold = cold_start_offline(p, got["profile"], got["url"], got["qr"], rounds)
         results["cold_start_offline_s"] = {"median": round(statistics.median(cold), 3),
                                            "runs": [round(t, 3) for t in cold]}
         results["camera_cold_start"] = camera_cold_start(p, got["profile"], got["url"], got["qr"],
-                                                         Path(tmp), 2 if quick else 7)
+                                                         Path(tmp), rounds)
         results["camera_warm_qr_in_view"] = camera_warm(p, got["profile"], got["url"], got["qr"],
-                                                        Path(tmp), 2 if quick else 7)
+                                                        Path(tmp), rounds, lead_in=5 if quick else 40)
         results["heap_mb_after_gc_every_1000_scans"] = memory_over_scans(
             p, got["profile"], got["url"], got["qrs"], 200 if quick else 5000, 100 if quick else 1000)
     print(json.dumps(results, indent=1, ensure_ascii=False))

@@ -81,7 +81,7 @@ def main(quick: bool = False) -> dict[str, float]:
         print("scan latency: skipped (Debian's chromium is not installed)")
         return {}
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request lines in the figures
-    runs = 2 if quick else 7
+    runs = 1 if quick else 7
     with tempfile.TemporaryDirectory(prefix="socpass-bench-") as tmp:
         root = Path(tmp)
         now = int(time.time())

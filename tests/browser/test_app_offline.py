@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,28 +24,51 @@ READY = "Готово к работе без сети. Данные от"
 REFRESH_SECONDS = 3
 
 
-def published_site(tmp_path, refresh_seconds):
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory):
+    """One ministry's records (init, three credentials, a revocation: six CLI runs), made once per
+    module at an address of its own; each test copies them and publishes (one run) for itself."""
+    root = tmp_path_factory.mktemp("issued")
+    (root / "site").mkdir()
+    server = StaticServer(root / "site")
+    server.stop()  # only its address is kept: each test serves its own copy there
+    return PublishedMinistry(home=root / "ministry", out=root / "site", url=server.url).create()
+
+
+def published_site(tmp_path, refresh_seconds, issued=None):
     """A ministry published into a directory served by a static server on loopback."""
     out = tmp_path / "site"
     out.mkdir()
-    server = StaticServer(out)
-    ministry = PublishedMinistry(home=tmp_path / "ministry", out=out, url=server.url,
-                                 refresh_seconds=refresh_seconds).create()
+    if issued is not None:
+        try:
+            server = StaticServer(out, port=int(issued.url.rsplit(":", 1)[1]))
+        except OSError:  # the address was taken meanwhile: a ministry of the test's own
+            issued = None
+    if issued is None:
+        server = StaticServer(out)
+        ministry = PublishedMinistry(home=tmp_path / "ministry", out=out, url=server.url,
+                                     refresh_seconds=refresh_seconds).create()
+        return ministry, server
+    shutil.copytree(issued.home, tmp_path / "ministry")
+    ministry = PublishedMinistry(home=tmp_path / "ministry", out=out, url=issued.url,
+                                 refresh_seconds=refresh_seconds, qr=dict(issued.qr),
+                                 token=dict(issued.token), ids=dict(issued.ids))
+    ministry.publish()
     return ministry, server
 
 
 @pytest.fixture
-def site(tmp_path):
+def site(tmp_path, issued):
     """The default refresh interval (5 min): no refresh runs in the middle of a test's scans."""
-    ministry, server = published_site(tmp_path, 300)
+    ministry, server = published_site(tmp_path, 300, issued)
     yield ministry, server
     server.stop()
 
 
 @pytest.fixture
-def fast_site(tmp_path):
+def fast_site(tmp_path, issued):
     """A refresh every REFRESH_SECONDS, for what must arrive by a refresh."""
-    ministry, server = published_site(tmp_path, REFRESH_SECONDS)
+    ministry, server = published_site(tmp_path, REFRESH_SECONDS, issued)
     yield ministry, server
     server.stop()
 
