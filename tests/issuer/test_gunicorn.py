@@ -27,8 +27,8 @@ from tests.issuer.conftest import _empty_pg
 from tests.issuer.helpers import ISSUER_CLI, ISSUER_ID, ISSUER_NAME, PASSPHRASE, make_data, subprocess_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-# `make load` (run by CI after `make test`) issues 10,000; `make test` a 1,000 smoke of the same.
-ISSUED, REVOKE_EVERY = int(os.environ.get("SOCPASS_LOAD_ISSUES", "1000")), 2
+# `make load` (run by CI after `make test`) issues 10,000; `make test` a 400 smoke of the same.
+ISSUED, REVOKE_EVERY = int(os.environ.get("SOCPASS_LOAD_ISSUES", "400")), 2
 
 
 def call(base: str, token: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
