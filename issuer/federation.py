@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from shared.errors import ConfigError, SocpassError
 from shared.files import PRIVATE, write_atomically
 from shared.publication import (BUNDLE_PATH, ROOTS_PATH, TRUST_LIST_PATH, PublicationError,
                                 parse_profiles)
+from shared.pubreader import NetPolicy, PublicationUnavailable, fetch_issuer
 from shared.trustlist import (ACTIVE, SUSPENDED, WITHDRAWN, Bundle, TrustedIssuer, TrustList,
                               sign_bundle, sign_trust_list)
 
@@ -84,11 +86,10 @@ class Federation:
         """Add or update a region (active), reading its metadata and JWKS from `source` (its
         base URL or publish directory) unless every field is given."""
         if source is not None:
-            from verifier.sync import NetPolicy, SyncError, fetch_issuer
-
             try:
-                fetched = fetch_issuer(source, net=NetPolicy(allow_private=True))
-            except SyncError as err:
+                fetched = fetch_issuer(source, clock=time.monotonic,
+                                       net=NetPolicy(allow_private=True))
+            except PublicationUnavailable as err:
                 raise FederationError(f"cannot read the region's publication: {err.description}") from None
             iss = iss or fetched.iss
             name = name or fetched.metadata.name
@@ -196,15 +197,13 @@ def validate_rules(rules: Any) -> None:
 
 def _collect(trust_list: TrustList) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """Every active region's publication, fetched and verified now, for the bundle."""
-    from verifier.sync import NetPolicy, SyncError, fetch_issuer
-
     regions: dict[str, Any] = {}
     rules: dict[str, Any] = {}
     failed: dict[str, str] = {}
     for entry in trust_list.active():
         try:
-            got = fetch_issuer(entry.url, net=NetPolicy(allow_private=True))
-        except SyncError as err:
+            got = fetch_issuer(entry.url, clock=time.monotonic, net=NetPolicy(allow_private=True))
+        except PublicationUnavailable as err:
             failed[entry.iss] = err.description
             continue
         doc = got.document

@@ -9,7 +9,7 @@ from issuer.federation import Federation, FederationError
 from shared.publication import ROOTS_PATH, TRUST_LIST_PATH
 from shared.trustlist import verify_trust_list
 from tests.verifier.fakeissuer import NOW, FakeIssuer
-from verifier.federated import load_roots
+from verifier.roots import load_roots
 
 
 @pytest.fixture
