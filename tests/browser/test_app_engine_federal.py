@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from issuer.federation import Federation
+from issuer.federation.trustlist import Federation
 from shared.publication import ROOTS_PATH
 from shared.statuslist import REVOKED
 from tests.browser.app_engine_harness import EnginePage, app_files, engine_settings, static_server

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from issuer.federation import Federation
+from issuer.federation.trustlist import Federation
 from shared.publication import ROOTS_PATH
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 from verifier.devicestatus import device_status
