@@ -32,12 +32,16 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_DEADLINE = 60.0
 DEFAULT_MAX_REDIRECTS = 3
 MAX_JWKS_BYTES = 256 * 1024
-# Seconds from an arbitrary start that never go back (time.monotonic): only differences count.
+# time.monotonic, given by the caller: shared/ reads no clock, and a test can make it jump.
 MonotonicClock = Callable[[], float]
 
 
 class FetchError(Exception):
     """One file of a source cannot be read (or is too large, or is not what it must be)."""
+
+
+class MissingFile(FetchError):
+    """The file is not there (no such file, HTTP 404): only optional files may be missing."""
 
 
 class PublicationUnavailable(SocpassError):
@@ -49,10 +53,6 @@ class PublicationUnavailable(SocpassError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
-
-
-class MissingFile(FetchError):
-    """The file is not there (no such file, HTTP 404): only optional files may be missing."""
 
 
 class Validators:

@@ -1,8 +1,9 @@
 """The shape of the code, kept by tools rather than memory (issue 15).
 
-- `lint-imports` checks the contracts in .importlinter: shared/ imports no project package,
-  issuer/ and verifier/ never import each other, the verifier's layers, and that the
-  verification path never reaches the publication reader or the network.
+- `lint-imports` checks the contracts in .importlinter: shared/ imports no project package and
+  no `time`, issuer/ and verifier/ never import each other, the federal operator
+  (issuer/federation/) imports only shared/, the verifier's layers, and that the verification
+  path never reaches the publication reader or the network.
 - Import cycles inside each package, found on grimp's graph (the one import-linter builds).
   issuer/ still has one knot around IssuerService; its size is pinned so that it can only
   shrink (the issuer's reshaping, next in issue 15, takes it to zero).

@@ -11,8 +11,8 @@
 
 The file is written atomically (old or new, never a mix) and re-verified on every load
 (shared/verifiedissuer.py): each status list token must carry a valid signature by the keys of
-the issuer it is stored under, so a corrupted or hand-edited list is refused rather than trusted. Metadata and JWKS are not
-signed by their issuers, so two more checks protect them:
+the issuer it is stored under, so a corrupted or hand-edited list is refused rather than
+trusted. Metadata and JWKS are not signed by their issuers, so two more checks protect them:
 - a MAC over the whole document with a per-device secret kept next to it in `device.key`
   (0600, created by the first sync): a file edited by hand, or copied from another device, is
   refused on load. It stops an edit by anyone who cannot read the secret (the server may run as
