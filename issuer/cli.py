@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", help="действующие настройки / effective configuration")
     c.set_defaults(func=None)
 
-    from issuer import federation  # the federal operator's commands: no issuer database
+    from issuer.federation import cli as federation  # the federal operator's: no issuer database
 
     federation.add_parser(sub)
     return p
@@ -410,10 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _federation(settings: Settings, args: argparse.Namespace) -> int:
     import time
 
-    from issuer import federation
+    from issuer import scanapp
+    from issuer.federation import cli as federation
 
     try:
-        result = federation.run(settings, args, int(time.time()))
+        result = federation.run(settings, args, int(time.time()), scanapp.federal_app)
     except SocpassError as err:
         return _fail(f"{err.description} [{err.code}]")
     except OSError as err:

@@ -16,10 +16,10 @@ from typing import Any
 
 from shared.errors import ConfigError
 from shared.messages import messages_document
+from shared.publication import APP_PREFIX
 
 # static/scan/ of the checkout (`make install` is editable); SOCPASS_APP_DIR names another copy.
 APP_DIR = Path(__file__).resolve().parent.parent / "static" / "scan"
-APP_PREFIX = "scan/"
 # What never goes out: tests, scripts and caches next to the app's files.
 _SKIP_DIRS = {"tests", "scripts", "__pycache__", "node_modules"}
 _SKIP_SUFFIXES = {".py", ".pyc", ".map"}
@@ -61,6 +61,14 @@ def federation_config(*, iss: str, name: str, roots: dict[str, Any],
     """config.json of the federal app: every region through the trust list its roots sign."""
     return {"format": FORMAT, "mode": "federal", "base": "../", "iss": iss, "name": name,
             "roots": roots, "refresh_seconds": refresh_seconds}
+
+
+def federal_app(*, iss: str, name: str, roots: dict[str, Any], refresh_seconds: int,
+                app_dir: Path | None = None) -> dict[str, bytes]:
+    """The federal operator's app, for `federation publish` (issuer/federation/publish.py's
+    AppBuilder once its settings are bound)."""
+    config = federation_config(iss=iss, name=name, roots=roots, refresh_seconds=refresh_seconds)
+    return build(config, app_dir=app_dir or APP_DIR)
 
 
 def _source_files(app_dir: Path) -> dict[str, bytes]:

@@ -19,6 +19,8 @@ STATUS_PREFIX = "status/"
 TRUST_LIST_PATH = ".well-known/socpass-trustlist.jwt"
 BUNDLE_PATH = ".well-known/socpass-bundle.jwt"
 ROOTS_PATH = "socpass-roots.json"
+# The offline scanner app, beside either publication (docs/scanner.md): DIR/scan/index.html.
+APP_PREFIX = "scan/"
 STATUS_MEDIA_TYPE = "application/statuslist+jwt"
 MAX_METADATA_BYTES = 1024 * 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")

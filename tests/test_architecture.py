@@ -1,9 +1,10 @@
 """The shape of the code, kept by tools rather than memory (issue 15).
 
-- `lint-imports` checks the contracts in .importlinter: shared/ imports no project package,
-  issuer/ and verifier/ never import each other, the verifier's layers, that the
-  verification path never reaches the publication reader or the network, and that only
-  issuer.storage reaches the database drivers and Alembic (that only it speaks a SQL dialect is
+- `lint-imports` checks the contracts in .importlinter: shared/ imports no project package and
+  no `time`, issuer/ and verifier/ never import each other, the federal operator
+  (issuer/federation/) imports only shared/, the verifier's layers, that the verification path
+  never reaches the publication reader or the network, and that only issuer.storage reaches the
+  database drivers and Alembic (that only it speaks a SQL dialect is
   tests/issuer/storage/test_dialect_confined.py: import-linter cannot see sqlalchemy.dialects).
 - Import cycles inside each package, found on grimp's graph (the one import-linter builds).
   issuer/ still has one knot around IssuerService; its size is pinned so that it can only

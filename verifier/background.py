@@ -1,7 +1,7 @@
 """`serve` keeps its cache current by itself: a sync every SOCPASS_SYNC_INTERVAL seconds.
 
 Sources: SOCPASS_SYNC_SOURCES, else those of the last sync (the issuers' `source`, or the
-federal source of a federated cache). Requests are conditional (verifier/transport.py's
+federal source of a federated cache). Requests are conditional (shared/pubreader.py's
 Validators), so an unchanged list costs a 304. A failed sync changes nothing in the cache (see
 verifier/sync.py); the failure and the cache's age are what /api/status then shows.
 
@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from shared.files import write_atomically
+from shared.pubreader import NetPolicy, Validators
 from verifier import federated
 from verifier import sync as sync_mod
 from verifier.cache import CacheHolder, TrustCache
 from verifier.config import Settings
-from verifier.transport import Validators
 
 log = logging.getLogger("socpass.verifier")
 
@@ -129,8 +129,8 @@ class BackgroundSync:
 
     def _sync(self, sources: list[str], now: int) -> None:
         s = self.settings
-        net = sync_mod.NetPolicy(timeout=s.sync_timeout, deadline=s.sync_deadline,
-                                 allow_private=s.sync_allow_private)
+        net = NetPolicy(timeout=s.sync_timeout, deadline=s.sync_deadline,
+                        allow_private=s.sync_allow_private)
         cache = self.caches.current()
         if s.sync_sources:
             federal = len(sources) == 1 and federated.is_federal_source(sources[0])

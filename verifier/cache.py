@@ -9,10 +9,10 @@
                     "failed": {<iss>: <reason>}},  (federated sync only)
      "mac": <base64url HMAC-SHA256 of everything else, with this device's secret>}
 
-The file is written atomically (old or new, never a mix) and re-verified on every load: each
-status list token must carry a valid signature by the keys of the issuer it is stored under, so
-a corrupted or hand-edited list is refused rather than trusted. Metadata and JWKS are not
-signed by their issuers, so two more checks protect them:
+The file is written atomically (old or new, never a mix) and re-verified on every load
+(shared/verifiedissuer.py): each status list token must carry a valid signature by the keys of
+the issuer it is stored under, so a corrupted or hand-edited list is refused rather than
+trusted. Metadata and JWKS are not signed by their issuers, so two more checks protect them:
 - a MAC over the whole document with a per-device secret kept next to it in `device.key`
   (0600, created by the first sync): a file edited by hand, or copied from another device, is
   refused on load. It stops an edit by anyone who cannot read the secret (the server may run as
@@ -36,14 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.errors import KeyError_, SocpassError, TokenError
+from shared.errors import SocpassError, TokenError
 from shared.files import create_private, write_atomically
 from shared.jsonstrict import JSONFormatError, loads_strict
-from shared.keys import (KeyResolver, StaticKeyResolver, VerificationKey, keys_from_jwks,
-                         public_jwk)
-from shared.publication import EntitlementCatalogue, IssuerMetadata, PublicationError
-from shared.statuslist import StatusListToken, verify_status_list
+from shared.keys import KeyResolver, StaticKeyResolver, public_jwk
+from shared.statuslist import StatusListToken
 from shared.trustlist import ACTIVE, TrustList, verify_trust_list
+from shared.verifiedissuer import PublicationRefused, VerifiedIssuer, verify_issuer
 
 log = logging.getLogger("socpass.verifier")
 
@@ -51,25 +50,12 @@ CACHE_FILE = "cache.json"
 DEVICE_KEY_FILE = "device.key"
 FORMAT = 1
 _FEDERATION_MEMBERS = frozenset({"source", "via", "iat", "exp", "failed"})
-_ISSUER_MEMBERS = frozenset({"source", "metadata", "jwks", "status_lists"})
-_OPTIONAL_MEMBERS = frozenset({"entitlements"})
 
 
 class CacheError(SocpassError):
     """The local cache cannot be read or does not verify; it is refused as a whole."""
 
     code = "cache_refused"
-
-
-@dataclass(frozen=True)
-class CachedIssuer:
-    iss: str
-    source: str
-    metadata: IssuerMetadata
-    keys: tuple[VerificationKey, ...]
-    status_lists: Mapping[str, StatusListToken]
-    document: dict[str, Any]  # the stored originals, written back unchanged
-    entitlements: EntitlementCatalogue | None = None  # the issuer's published rules, if any
 
 
 # Not frozen: a frozen dataclass costs ~4x as much to build and a scan builds eight of these
@@ -85,10 +71,10 @@ class StatusEntry:
 class TrustCache:
     """Verified cache contents in memory; also the KeyResolver for credentials, by (iss, kid)."""
 
-    def __init__(self, issuers: Mapping[str, CachedIssuer], synced_at: int | None, *,
+    def __init__(self, issuers: Mapping[str, VerifiedIssuer], synced_at: int | None, *,
                  error: str | None = None, trust_list: TrustList | None = None,
                  federation: dict[str, Any] | None = None) -> None:
-        self.issuers: dict[str, CachedIssuer] = dict(issuers)
+        self.issuers: dict[str, VerifiedIssuer] = dict(issuers)
         self.synced_at = synced_at
         self.error = error  # why the file on disk was refused (then the cache is empty)
         self.trust_list = trust_list  # federated mode: the verified federal list
@@ -117,7 +103,7 @@ class TrustCache:
         return self._resolver.key(iss, kid)
 
     # lookups ----------------------------------------------------------------------------------
-    def issuer(self, iss: str) -> CachedIssuer | None:
+    def issuer(self, iss: str) -> VerifiedIssuer | None:
         return self.issuers.get(iss)
 
     def status_list(self, uri: str) -> StatusListToken | None:
@@ -188,11 +174,15 @@ class TrustCache:
                 raise CacheError(f"trust list refused: {err.description}") from err
             if not isinstance(federation, dict) or not set(federation) <= _FEDERATION_MEMBERS:
                 raise CacheError("federation record missing or malformed")
-        return cls({iss: verify_issuer(iss, entry) for iss, entry in issuers.items()}, synced_at,
-                   trust_list=trust_list, federation=federation if trust_list else None)
+        try:
+            verified = {iss: verify_issuer(iss, entry) for iss, entry in issuers.items()}
+        except PublicationRefused as err:
+            raise CacheError(err.description) from err
+        return cls(verified, synced_at, trust_list=trust_list,
+                   federation=federation if trust_list else None)
 
 
-def check_named(issuer: CachedIssuer, trust_list: TrustList) -> None:
+def check_named(issuer: VerifiedIssuer, trust_list: TrustList) -> None:
     """In federated mode: the issuer is an active entry and the list names each of its keys."""
     entry = trust_list.entry(issuer.iss)
     if entry is None or entry.status != ACTIVE:
@@ -201,48 +191,6 @@ def check_named(issuer: CachedIssuer, trust_list: TrustList) -> None:
         if not entry.allows(public_jwk(key.key)):
             raise CacheError(f"issuer {issuer.iss!r}: key {key.kid!r} is not named by the "
                              "trust list")
-
-
-def verify_issuer(iss: str, entry: Any) -> CachedIssuer:
-    """Check one issuer's stored originals: metadata, keys, and every status list's signature."""
-    where = f"issuer {iss!r}"
-    if not isinstance(entry, dict) or not _ISSUER_MEMBERS <= set(entry) \
-            or not set(entry) <= _ISSUER_MEMBERS | _OPTIONAL_MEMBERS:
-        raise CacheError(f"{where}: entry must have exactly {', '.join(sorted(_ISSUER_MEMBERS))}"
-                         f" (and optionally {', '.join(sorted(_OPTIONAL_MEMBERS))})")
-    source, lists = entry["source"], entry["status_lists"]
-    if not isinstance(source, str) or not isinstance(lists, dict):
-        raise CacheError(f"{where}: source or status_lists has the wrong type")
-    try:
-        metadata = IssuerMetadata.from_json(entry["metadata"])
-        keys = keys_from_jwks(iss, entry["jwks"])
-        rules = (EntitlementCatalogue.from_json(entry["entitlements"])
-                 if entry.get("entitlements") is not None else None)
-    except (PublicationError, KeyError_) as err:
-        raise CacheError(f"{where}: {err}") from err
-    if metadata.iss != iss:
-        raise CacheError(f"{where}: metadata names another issuer {metadata.iss!r}")
-    if rules is not None and rules.iss != iss:
-        raise CacheError(f"{where}: entitlement rules name another issuer {rules.iss!r}")
-    kids = [k.kid for k in keys]
-    if not kids or len(set(kids)) != len(kids):
-        raise CacheError(f"{where}: the JWKS must hold at least one key and no kid twice")
-    if set(lists) != set(metadata.status_lists):
-        raise CacheError(f"{where}: cached status lists differ from those its metadata lists")
-    resolver = StaticKeyResolver({iss: keys})  # this issuer's keys only
-    verified: dict[str, StatusListToken] = {}
-    for uri, token in lists.items():
-        if not isinstance(token, str):
-            raise CacheError(f"{where}: status list {uri!r} is not a token")
-        try:
-            slt = verify_status_list(token, resolver, uri=uri)
-        except TokenError as err:
-            raise CacheError(f"{where}: status list {uri!r} refused: {err.description}") from err
-        if slt.issuer != iss:
-            raise CacheError(f"{where}: status list {uri!r} is signed for {slt.issuer!r}")
-        verified[uri] = slt
-    return CachedIssuer(iss=iss, source=source, metadata=metadata, keys=tuple(keys),
-                        status_lists=verified, document=entry, entitlements=rules)
 
 
 def cache_path(cache_dir: Path | str) -> Path:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from shared.errors import ConfigError, ImageError
+from shared.pubreader import NetPolicy
 from verifier import sync as sync_mod
 from verifier.compose import compose
 from verifier.config import Settings
@@ -119,8 +120,8 @@ def _sync(args: argparse.Namespace, settings: Settings, parser: argparse.Argumen
         if source.startswith("http://"):
             sys.stderr.write(f"socpass-verifier: warning: {source} is plain HTTP; keys fetched "
                              "this way can be altered in transit (use https or a directory)\n")
-    net = sync_mod.NetPolicy(timeout=settings.sync_timeout, deadline=settings.sync_deadline,
-                             allow_private=settings.sync_allow_private)
+    net = NetPolicy(timeout=settings.sync_timeout, deadline=settings.sync_deadline,
+                    allow_private=settings.sync_allow_private)
     roots = settings.roots()
     try:
         if given:

@@ -1,5 +1,5 @@
 """Federated sync: the federal trust list (or the aggregated bundle) decides which regions and
-which keys this venue trusts. Network access only through verifier.sync's readers.
+which keys this venue trusts. Network access only through shared/pubreader.py's readers.
 
 - The list must verify against a pinned root (SOCPASS_TRUST_ROOTS), must not be expired and
   must not be older (`seq`) than the cached one.
@@ -12,6 +12,7 @@ which keys this venue trusts. Network access only through verifier.sync's reader
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,13 +22,13 @@ from urllib.parse import urlsplit
 from shared.errors import TokenError
 from shared.keys import KeyResolver
 from shared.publication import BUNDLE_PATH, TRUST_LIST_PATH
+from shared.pubreader import (DEFAULT_MAX_REDIRECTS, FetchError, NetPolicy,
+                              PublicationUnavailable, fetch_issuer, reader_for)
 from shared.trustlist import (MAX_BUNDLE, MAX_TRUST_LIST, Bundle, TrustedIssuer, TrustList,
                               verify_bundle, verify_trust_list)
-from verifier.cache import (CacheError, CachedIssuer, TrustCache, check_named, load, save,
-                            verify_issuer)
-from verifier.roots import load_roots  # noqa: F401  (callers, tests, found it here)
-from verifier.sync import DEFAULT_MAX_REDIRECTS, SyncError, exclusive_sync, fetch_issuer, summarize
-from verifier.transport import FetchError, NetPolicy, reader_for
+from shared.verifiedissuer import PublicationRefused, VerifiedIssuer, verify_issuer
+from verifier.cache import CacheError, TrustCache, check_named, load, save
+from verifier.sync import SyncError, exclusive_sync, summarize
 
 MAX_WORKERS = 4
 TRUST_LIST, BUNDLE = "trust_list", "bundle"
@@ -83,7 +84,7 @@ def _read_list(source: str, now: int, roots: KeyResolver, want_bundle: bool, net
                max_redirects: int) -> tuple[str, TrustList, Bundle | None]:
     try:
         kind, base, rel = _locate(source, want_bundle)
-        reader = reader_for(base, net, max_redirects)
+        reader = reader_for(base, net, max_redirects, time.monotonic)
         token = _token(reader.read(rel, MAX_BUNDLE if kind == BUNDLE else MAX_TRUST_LIST), rel)
     except FetchError as err:
         raise SyncError(source, str(err)) from None
@@ -116,25 +117,26 @@ def _sync(source: str, cache_dir: Path, now: int, roots: KeyResolver, want_bundl
         raise SyncError(source, f"trust list number {trust_list.sequence} is older than the "
                                 f"cached one ({previous.trust_list.sequence}): refusing a rollback")
 
-    def one(entry: TrustedIssuer) -> CachedIssuer:
+    def one(entry: TrustedIssuer) -> VerifiedIssuer:
         if bundle is not None:
             issuer = _from_bundle(source, bundle, entry)
         else:
-            issuer = fetch_issuer(entry.url, net=net, max_redirects=max_redirects)
+            issuer = fetch_issuer(entry.url, clock=time.monotonic, net=net,
+                                  max_redirects=max_redirects)
         _check_entry(issuer, entry, trust_list, previous)
         return issuer
 
     active = trust_list.active()
-    results: dict[str, CachedIssuer | SyncError] = {}
+    results: dict[str, VerifiedIssuer | SyncError] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(active)))) as pool:
         futures = {entry.iss: pool.submit(_catch, one, entry) for entry in active}
         for iss, future in futures.items():
             results[iss] = future.result()
-    issuers: dict[str, CachedIssuer] = {}
+    issuers: dict[str, VerifiedIssuer] = {}
     failed: dict[str, str] = {}
     for entry in active:
         got = results[entry.iss]
-        if isinstance(got, CachedIssuer):
+        if isinstance(got, VerifiedIssuer):
             issuers[entry.iss] = got
             continue
         failed[entry.iss] = got.description
@@ -161,16 +163,16 @@ def _sync(source: str, cache_dir: Path, now: int, roots: KeyResolver, want_bundl
     return summary
 
 
-def _catch(fn: Callable[[TrustedIssuer], CachedIssuer], entry: TrustedIssuer) -> Any:
+def _catch(fn: Callable[[TrustedIssuer], VerifiedIssuer], entry: TrustedIssuer) -> Any:
     try:
         return fn(entry)
-    except SyncError as err:
+    except (SyncError, PublicationUnavailable) as err:
         return SyncError(entry.iss, err.description)
     except Exception as err:  # one region's odd data must not stop the others
         return SyncError(entry.iss, f"{type(err).__name__}: {err}")
 
 
-def _from_bundle(source: str, bundle: Bundle, entry: TrustedIssuer) -> CachedIssuer:
+def _from_bundle(source: str, bundle: Bundle, entry: TrustedIssuer) -> VerifiedIssuer:
     region = bundle.regions.get(entry.iss)
     if region is None:
         raise SyncError(entry.iss, "the bundle carries no data for this region")
@@ -180,11 +182,11 @@ def _from_bundle(source: str, bundle: Bundle, entry: TrustedIssuer) -> CachedIss
         doc["entitlements"] = bundle.entitlements[entry.iss]
     try:
         return verify_issuer(entry.iss, doc)
-    except CacheError as err:
+    except PublicationRefused as err:
         raise SyncError(entry.iss, err.description) from None
 
 
-def _check_entry(issuer: CachedIssuer, entry: TrustedIssuer, trust_list: TrustList,
+def _check_entry(issuer: VerifiedIssuer, entry: TrustedIssuer, trust_list: TrustList,
                  previous: TrustCache) -> None:
     where = entry.url
     if issuer.iss != entry.iss:

@@ -1,4 +1,4 @@
-"""Refresh the local cache from the issuers' publications (reading them: verifier/transport.py).
+"""Refresh the local cache from the issuers' publications (reading them: shared/pubreader.py).
 
 A SOURCE is an issuer's base URL (https; plain http to loopback only) or a directory written by
 `socpass-issuer publish --out DIR`; both hold the same relative paths. The issuer's
@@ -10,24 +10,19 @@ before but not given now are dropped.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from shared.errors import SocpassError
-from shared.jsonstrict import JSONFormatError, loads_strict
-from shared.publication import (ENTITLEMENTS_PATH, JWKS_PATH, MAX_ENTITLEMENTS_BYTES,
-                                MAX_METADATA_BYTES, METADATA_PATH, IssuerMetadata,
-                                PublicationError, relative_path)
 from shared.keys import KeyResolver
-from shared.statuslist import MAX_STATUS_TOKEN
+from shared.pubreader import (DEFAULT_DEADLINE, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, NetPolicy,
+                              PublicationUnavailable, Validators, fetch_issuer)
+from shared.verifiedissuer import VerifiedIssuer
 from verifier import freshness
-from verifier.cache import CacheError, CachedIssuer, TrustCache, load, save, verify_issuer
-from verifier.transport import (DEFAULT_DEADLINE, DEFAULT_TIMEOUT, FetchError, MissingFile,
-                                NetPolicy, Validators, reader_for)
+from verifier.cache import CacheError, TrustCache, load, save
 
-MAX_JWKS_BYTES = 256 * 1024
-DEFAULT_MAX_REDIRECTS = 3
 LOCK_FILE = ".sync.lock"
 
 
@@ -40,48 +35,6 @@ class SyncError(SocpassError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
-
-
-def _json(data: bytes, rel: str) -> Any:
-    try:
-        return loads_strict(data)
-    except JSONFormatError as err:
-        raise FetchError(f"{rel}: {err}") from None
-
-
-def fetch_issuer(source: str, *, net: NetPolicy | None = None,
-                 max_redirects: int = DEFAULT_MAX_REDIRECTS,
-                 validators: Validators | None = None) -> CachedIssuer:
-    """Read one issuer's publication and verify it exactly as a cache load would (`validators`:
-    ask conditionally, so what did not change since the last read costs a 304)."""
-    try:
-        reader = reader_for(source, net or NetPolicy(), max_redirects, validators)
-        metadata_json = _json(reader.read(METADATA_PATH, MAX_METADATA_BYTES), METADATA_PATH)
-        metadata = IssuerMetadata.from_json(metadata_json)
-        jwks = _json(reader.read(JWKS_PATH, MAX_JWKS_BYTES), JWKS_PATH)
-        lists: dict[str, str] = {}
-        for uri in metadata.status_lists:
-            rel = relative_path(metadata.url, uri)
-            raw = reader.read(rel, MAX_STATUS_TOKEN)
-            try:
-                lists[uri] = raw.decode("ascii").strip()
-            except UnicodeDecodeError:
-                raise FetchError(f"{rel} is not a token (not ASCII)") from None
-        entry: dict[str, Any] = {"source": source, "metadata": metadata_json, "jwks": jwks,
-                                 "status_lists": lists}
-        try:
-            raw_rules = reader.read(ENTITLEMENTS_PATH, MAX_ENTITLEMENTS_BYTES)
-        except MissingFile:
-            raw_rules = None
-        if raw_rules is not None:
-            entry["entitlements"] = _json(raw_rules, ENTITLEMENTS_PATH)
-        return verify_issuer(metadata.iss, entry)
-    except FetchError as err:
-        raise SyncError(source, str(err)) from None
-    except PublicationError as err:
-        raise SyncError(source, f"{METADATA_PATH}: {err}") from None
-    except CacheError as err:
-        raise SyncError(source, err.description) from None
 
 
 @contextlib.contextmanager
@@ -132,10 +85,13 @@ def _sync(sources: Sequence[str], cache_dir: Path, now: int, net: NetPolicy, max
             previous, previous_error = load(cache_dir, roots), None
         except CacheError as err:  # a damaged cache must not block the sync that repairs it
             previous, previous_error = TrustCache.empty(), err.description
-        issuers: dict[str, CachedIssuer] = {}
+        issuers: dict[str, VerifiedIssuer] = {}
         for source in sources:
-            issuer = fetch_issuer(source, net=net, max_redirects=max_redirects,
-                                  validators=validators)
+            try:
+                issuer = fetch_issuer(source, clock=time.monotonic, net=net,
+                                      max_redirects=max_redirects, validators=validators)
+            except PublicationUnavailable as err:
+                raise SyncError(err.source, err.reason) from None
             if issuer.iss in issuers:
                 raise SyncError(source, f"issuer {issuer.iss!r} was already given by "
                                         f"{issuers[issuer.iss].source}")

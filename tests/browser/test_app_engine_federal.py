@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from issuer.federation import Federation
+from issuer.federation.trustlist import Federation
 from shared.publication import ROOTS_PATH
 from shared.statuslist import REVOKED
 from tests.browser.app_engine_harness import EnginePage, app_files, engine_settings, static_server
@@ -18,8 +18,9 @@ from tests.vectors.build import DAY
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 from verifier import cache as trust_cache
 from verifier.config import Settings
-from verifier.federated import load_roots, sync_federated
+from verifier.federated import sync_federated
 from verifier.policy import BUILTIN_PROFILES
+from verifier.roots import load_roots
 from verifier.service import Verifier
 
 RULES = {"visitors": {

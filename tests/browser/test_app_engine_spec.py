@@ -19,8 +19,9 @@ import pytest
 from tests.browser.app_engine_harness import EnginePage, app_files, engine_settings, static_server
 from verifier import cache as trust_cache
 from verifier.config import Settings
-from verifier.federated import load_roots, sync_federated
+from verifier.federated import sync_federated
 from verifier.policy import BUILTIN_PROFILES
+from verifier.roots import load_roots
 from verifier.service import Verifier
 from verifier.sync import SyncError, sync
 

@@ -1,6 +1,7 @@
 """The offline scanner app as the issuer publishes and serves it (issuer/scanapp.py, issue 13)."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from flask import Flask
 from issuer import scanapp
 from issuer.app import create_app
 from issuer.entitlements import DEFAULT_PROFILES
-from issuer.federation import Federation
+from issuer.federation.trustlist import Federation
 from issuer.service import IssuerService
 from shared.codes import Code
 from shared.errors import ConfigError
@@ -74,7 +75,8 @@ def test_federation_publish_writes_an_app_with_the_pinned_roots(tmp_path: Path) 
     fed = Federation(tmp_path / "home", b"pass")
     fed.init("RU-FED", "Минтруд России")
     fed.add(str(FakeIssuer(iss="RU-27", region="27").publish(tmp_path / "a")), name="Хабаровский край")
-    out = fed.publish(tmp_path / "pub", NOW, bundle=False, app_refresh=120)
+    out = fed.publish(tmp_path / "pub", NOW, bundle=False,
+                      app=functools.partial(scanapp.federal_app, refresh_seconds=120))
     config = json.loads((tmp_path / "pub/scan/config.json").read_text("utf-8"))
     roots = json.loads((tmp_path / "pub/socpass-roots.json").read_text("utf-8"))
     assert config["mode"] == "federal" and config["roots"] == roots

@@ -13,8 +13,9 @@ from typing import Any
 
 from verifier import cache
 from verifier.config import Settings
-from verifier.federated import load_roots, sync_federated
+from verifier.federated import sync_federated
 from verifier.result import Result
+from verifier.roots import load_roots
 from verifier.service import Verifier
 from verifier.sync import SyncError, sync
 

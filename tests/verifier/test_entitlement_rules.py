@@ -11,8 +11,9 @@ from issuer.entitlements import DEFAULT_PROFILES, catalogue
 from issuer.publishing import entitlements_json
 from shared.publication import (ENTITLEMENTS_PATH, EntitlementCatalogue, PublicationError,
                                 parse_profiles)
+from tests.httpserve import serve_dir
 from tests.verifier.fakeissuer import NOW, FakeIssuer
-from tests.verifier.test_sync import cache_bytes, serve_dir
+from tests.verifier.test_sync import cache_bytes
 from verifier import cache
 from verifier.sync import SyncError, sync
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from issuer.federation import Federation
+from issuer.federation.trustlist import Federation
 from shared.publication import ROOTS_PATH
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 from verifier.devicestatus import device_status
 from verifier import cache
 from verifier.config import Settings
-from verifier.federated import federation_report, load_roots, sync_federated
+from verifier.federated import federation_report, sync_federated
+from verifier.roots import load_roots
 from verifier.service import Verifier
 from verifier.sync import SyncError
 

@@ -1,56 +1,17 @@
 from __future__ import annotations
 
-import contextlib
 import fcntl
-import functools
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from shared.publication import JWKS_PATH, METADATA_PATH
+from tests.httpserve import serve_dir
 from tests.verifier.fakeissuer import NOW, FakeIssuer
 from verifier import cache
 from verifier import sync as sync_mod
 from verifier.service import Verifier
 from verifier.sync import SyncError, sync
-
-
-class _Quiet:
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-class FileHandler(_Quiet, SimpleHTTPRequestHandler):
-    pass
-
-
-class RedirectHandler(_Quiet, BaseHTTPRequestHandler):
-    target = "/next"
-
-    def do_GET(self):
-        self.send_response(302)
-        self.send_header("Location", self.target if "://" in self.target else self.path + "x")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-@contextlib.contextmanager
-def http_server(handler):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def serve_dir(directory):
-    return http_server(functools.partial(FileHandler, directory=str(directory)))
 
 
 def cache_bytes(settings):
@@ -130,55 +91,9 @@ def test_sync_errors_name_the_reason(issuer, settings, publish, damage, reason):
     assert not cache.cache_path(settings.cache_dir).exists()
 
 
-@pytest.mark.parametrize("source, reason", [
-    ("/no/such/directory", "no such directory"),
-    ("ftp://example.org/issuer", "only http"),
-    ("http:///nohost", "needs a host"),
-    ("https://example.org/?x=1", "no query"),
-])
-def test_bad_sources(settings, source, reason):
-    with pytest.raises(SyncError, match=reason):
-        sync([source], settings.cache_dir, NOW)
-
-
 def test_no_sources(settings):
     with pytest.raises(SyncError, match="at least one"):
         sync([], settings.cache_dir, NOW)
-
-
-def test_http_errors(settings, tmp_path):
-    (tmp_path / "empty").mkdir()
-    with serve_dir(tmp_path / "empty") as base:
-        with pytest.raises(SyncError, match="HTTP 404"):
-            sync([base], settings.cache_dir, NOW)
-    # The server is gone now: connection refused.
-    with pytest.raises(SyncError, match=base.replace(".", r"\.")):
-        sync([base], settings.cache_dir, NOW)
-
-
-def test_redirects_are_bounded(settings):
-    with http_server(RedirectHandler) as base:
-        with pytest.raises(SyncError, match="HTTP 302"):
-            sync([base], settings.cache_dir, NOW, max_redirects=3)
-
-
-def test_redirect_to_another_scheme_refused(settings):
-    class ToFile(RedirectHandler):
-        target = "file:///etc/passwd"
-
-    with http_server(ToFile) as base:
-        with pytest.raises(SyncError, match="refusing a redirect|not allowed"):
-            sync([base], settings.cache_dir, NOW)
-
-
-def test_response_size_is_capped(issuer, settings, publish, monkeypatch):
-    monkeypatch.setattr(sync_mod, "MAX_JWKS_BYTES", 50)
-    source = publish(issuer)
-    with pytest.raises(SyncError, match="larger than 50 bytes"):
-        sync([str(source)], settings.cache_dir, NOW)
-    with serve_dir(source) as base:
-        with pytest.raises(SyncError, match="larger than 50 bytes"):
-            sync([base], settings.cache_dir, NOW)
 
 
 def test_older_status_list_refused(synced, issuer, settings, publish):

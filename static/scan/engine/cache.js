@@ -1,7 +1,7 @@
-// Mirrors verifier/cache.py: the trust data in memory, verified end to end from the signed
-// originals every time it is loaded (a snapshot from IndexedDB is trusted no more than a file):
-// each status list must verify with its own issuer's keys, and in federated mode every key must
-// be one the trust list names for its issuer.
+// Mirrors verifier/cache.py (verifyIssuer: shared/verifiedissuer.py): the trust data in memory,
+// verified end to end from the signed originals every time it is loaded (a snapshot from
+// IndexedDB is trusted no more than a file): each status list must verify with its own issuer's
+// keys, and in federated mode every key must be one the trust list names for its issuer.
 import { SocpassError, TokenError } from "./errors.js";
 import { keysFromJwks, StaticKeyResolver } from "./keys.js";
 import { entitlementCatalogueFromJson, IssuerMetadata, PublicationError } from "./publication.js";

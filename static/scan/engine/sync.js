@@ -1,7 +1,8 @@
-// Mirrors verifier/sync.py and verifier/federated.py: refresh the trust data from an issuer's
-// (or the federation's) publication, through the caller's fetchText only: the engine itself
-// never touches the network. Everything is fetched and verified first; if anything fails, the
-// previous snapshot is returned unchanged with a report saying why.
+// Mirrors verifier/sync.py and verifier/federated.py (reading through shared/pubreader.py):
+// refresh the trust data from an issuer's (or the federation's) publication, through the
+// caller's fetchText only: the engine itself never touches the network. Everything is fetched
+// and verified first; if anything fails, the previous snapshot is returned unchanged with a
+// report saying why.
 //
 // A snapshot is plain JSON (SHELL keeps it in IndexedDB): the published files as fetched,
 //   {format: 1, synced_at, mode: "issuer"|"federal", sources: ["", "ru25/"...],

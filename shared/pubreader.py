@@ -1,31 +1,58 @@
-"""How sync reads an issuer's files: from a directory, or over HTTP(S) under a network policy
+"""Reading an issuer's publication from a directory, or over HTTP(S) under a network policy
 (https only, plain http to loopback; private and link-local addresses refused unless allowed;
-every connection checked at connect time, redirects included; size caps and one deadline).
-The only network code of the verifier; verification never calls it.
+every connection checked at connect time, redirects included; size caps and one deadline), and
+verifying what was read (`fetch_issuer`).
+
+The verifier's sync and the federal operator read publications only through here; the
+verification path never imports it (.importlinter, `offline-decision`). No clock is read here:
+the caller passes a monotonic clock for the per-source deadline.
 """
 from __future__ import annotations
 
 import http.client
 import ipaddress
 import socket
-import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from shared.errors import SocpassError
+from shared.jsonstrict import JSONFormatError, loads_strict
+from shared.publication import (ENTITLEMENTS_PATH, JWKS_PATH, MAX_ENTITLEMENTS_BYTES,
+                                MAX_METADATA_BYTES, METADATA_PATH, IssuerMetadata,
+                                PublicationError, relative_path)
+from shared.statuslist import MAX_STATUS_TOKEN
+from shared.verifiedissuer import PublicationRefused, VerifiedIssuer, verify_issuer
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_DEADLINE = 60.0
+DEFAULT_MAX_REDIRECTS = 3
+MAX_JWKS_BYTES = 256 * 1024
+# time.monotonic, given by the caller: shared/ reads no clock, and a test can make it jump.
+MonotonicClock = Callable[[], float]
 
 
 class FetchError(Exception):
-    pass
+    """One file of a source cannot be read (or is too large, or is not what it must be)."""
 
 
 class MissingFile(FetchError):
     """The file is not there (no such file, HTTP 404): only optional files may be missing."""
+
+
+class PublicationUnavailable(SocpassError):
+    """An issuer's publication cannot be read from its source, or does not verify."""
+
+    code = "publication_unavailable"
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
 
 
 class Validators:
@@ -211,19 +238,20 @@ class _GuardedHTTPS(urllib.request.HTTPSHandler):
 
 
 class HttpReader:
-    def __init__(self, base_url: str, net: NetPolicy, max_redirects: int,
+    def __init__(self, base_url: str, net: NetPolicy, max_redirects: int, clock: MonotonicClock,
                  validators: Validators | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.net = net
         self.validators = validators
-        self.deadline = time.monotonic() + net.deadline
+        self.clock = clock
+        self.deadline = clock() + net.deadline
         # No proxies from the environment: the address checks must see the real destination.
         self._opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), _GuardedHTTP(net), _GuardedHTTPS(net),
             _Redirects(max_redirects, net))
 
     def _remaining(self, url: str) -> float:
-        left = self.deadline - time.monotonic()
+        left = self.deadline - self.clock()
         if left <= 0:
             raise FetchError(f"{url}: the sync deadline of {self.net.deadline:g} s for this "
                               "source has passed")
@@ -275,17 +303,60 @@ class HttpReader:
         return data
 
 
-def reader_for(source: str, net: NetPolicy, max_redirects: int,
+def reader_for(source: str, net: NetPolicy, max_redirects: int, clock: MonotonicClock,
                validators: Validators | None = None) -> Reader:
     if source.startswith(("http://", "https://")):
         parts = urlsplit(source)
         if not parts.hostname or parts.query or parts.fragment or parts.username:
             raise FetchError("an issuer URL needs a host and no query, fragment or user name")
         net.check_url(source)
-        return HttpReader(source, net, max_redirects, validators)
+        return HttpReader(source, net, max_redirects, clock, validators)
     if "://" in source:
         raise FetchError("only http:// and https:// URLs or a local directory can be synced")
     path = Path(source)
     if not path.is_dir():
         raise FetchError("no such directory (and not an http(s) URL)")
     return DirectoryReader(path)
+
+
+def _json(data: bytes, rel: str) -> Any:
+    try:
+        return loads_strict(data)
+    except JSONFormatError as err:
+        raise FetchError(f"{rel}: {err}") from None
+
+
+def fetch_issuer(source: str, *, clock: MonotonicClock, net: NetPolicy | None = None,
+                 max_redirects: int = DEFAULT_MAX_REDIRECTS,
+                 validators: Validators | None = None) -> VerifiedIssuer:
+    """Read one issuer's publication and verify it exactly as a cache load would (`validators`:
+    ask conditionally, so what did not change since the last read costs a 304). Raises
+    PublicationUnavailable naming the source and the reason."""
+    try:
+        reader = reader_for(source, net or NetPolicy(), max_redirects, clock, validators)
+        metadata_json = _json(reader.read(METADATA_PATH, MAX_METADATA_BYTES), METADATA_PATH)
+        metadata = IssuerMetadata.from_json(metadata_json)
+        jwks = _json(reader.read(JWKS_PATH, MAX_JWKS_BYTES), JWKS_PATH)
+        lists: dict[str, str] = {}
+        for uri in metadata.status_lists:
+            rel = relative_path(metadata.url, uri)
+            raw = reader.read(rel, MAX_STATUS_TOKEN)
+            try:
+                lists[uri] = raw.decode("ascii").strip()
+            except UnicodeDecodeError:
+                raise FetchError(f"{rel} is not a token (not ASCII)") from None
+        entry: dict[str, Any] = {"source": source, "metadata": metadata_json, "jwks": jwks,
+                                 "status_lists": lists}
+        try:
+            raw_rules = reader.read(ENTITLEMENTS_PATH, MAX_ENTITLEMENTS_BYTES)
+        except MissingFile:
+            raw_rules = None
+        if raw_rules is not None:
+            entry["entitlements"] = _json(raw_rules, ENTITLEMENTS_PATH)
+        return verify_issuer(metadata.iss, entry)
+    except FetchError as err:
+        raise PublicationUnavailable(source, str(err)) from None
+    except PublicationError as err:
+        raise PublicationUnavailable(source, f"{METADATA_PATH}: {err}") from None
+    except PublicationRefused as err:
+        raise PublicationUnavailable(source, err.description) from None

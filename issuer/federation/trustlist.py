@@ -1,29 +1,25 @@
-"""The federal operator's use cases: a root key, the list of regional issuers, publishing.
+"""The federal operator's state and use cases: a root key, the list of regional issuers and
+their rules, and publishing them.
 
 State lives in `<SOCPASS_HOME>/federation/state.json` (0600): the federal `iss`, the list's
 sequence number and lifetime, the regions, the visitors' rules, and the root private keys
 encrypted with SOCPASS_KEY_PASSPHRASE (like issuer keys). No database.
-
-`publish --out DIR` writes, under DIR, what venues sync from (docs/federation.md):
-`.well-known/socpass-trustlist.jwt`, `.well-known/socpass-bundle.jwt` (the list plus every
-active region's metadata, JWKS, status lists and rules, fetched now) and `socpass-roots.json`,
-the root public keys to pin (hand it to venues out of band: a venue must not learn its root
-from the place it syncs from).
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
+from issuer.federation.publish import AppBuilder, write, write_app, write_bundle
+from issuer.federation.regions import read_region
 from shared import keys
-from shared.errors import ConfigError, SocpassError
+from shared.errors import SocpassError
 from shared.files import PRIVATE, write_atomically
-from shared.publication import (BUNDLE_PATH, ROOTS_PATH, TRUST_LIST_PATH, PublicationError,
-                                parse_profiles)
-from shared.trustlist import (ACTIVE, SUSPENDED, WITHDRAWN, Bundle, TrustedIssuer, TrustList,
-                              sign_bundle, sign_trust_list)
+from shared.publication import ROOTS_PATH, TRUST_LIST_PATH, PublicationError, parse_profiles
+from shared.pubreader import PublicationUnavailable
+from shared.trustlist import (ACTIVE, SUSPENDED, WITHDRAWN, TrustedIssuer, TrustList,
+                              sign_trust_list)
 
 STATE_DIR = "federation"
 STATE_FILE = "state.json"
@@ -84,11 +80,9 @@ class Federation:
         """Add or update a region (active), reading its metadata and JWKS from `source` (its
         base URL or publish directory) unless every field is given."""
         if source is not None:
-            from verifier.sync import NetPolicy, SyncError, fetch_issuer
-
             try:
-                fetched = fetch_issuer(source, net=NetPolicy(allow_private=True))
-            except SyncError as err:
+                fetched = read_region(source)
+            except PublicationUnavailable as err:
                 raise FederationError(f"cannot read the region's publication: {err.description}") from None
             iss = iss or fetched.iss
             name = name or fetched.metadata.name
@@ -144,11 +138,11 @@ class Federation:
                 "issuers": state["issuers"], "rules": state["rules"],
                 "root_kids": [r["kid"] for r in state["roots"]]}
 
-    def publish(self, out: Path, now: int, *, bundle: bool = True, app_refresh: int | None = None,
-                app_dir: Path | None = None) -> dict[str, Any]:
-        """`app_refresh`: also write the offline scanner app (from `app_dir`, default the
-        checkout's) under scan/, configured with the pinned roots for all regions, refreshing
-        every `app_refresh` seconds."""
+    def publish(self, out: Path, now: int, *, bundle: bool = True,
+                app: AppBuilder | None = None) -> dict[str, Any]:
+        """Sign the list with the first root and write it, the roots and (unless `bundle` is
+        false) the bundle under `out`; with `app`, also the offline scanner app under scan/,
+        configured with the pinned roots for all regions."""
         state = self._load()
         key, kid = self._root(state)
         state["seq"] += 1
@@ -158,29 +152,17 @@ class Federation:
                                rules=state["rules"])
         token = sign_trust_list(trust_list, key, kid)
         out = Path(out)
-        _write(out / TRUST_LIST_PATH, token + "\n")
-        _write(out / ROOTS_PATH, json.dumps(self.roots_jwks(state), indent=1) + "\n")
+        write(out / TRUST_LIST_PATH, (token + "\n").encode("utf-8"))
+        write(out / ROOTS_PATH, (json.dumps(self.roots_jwks(state), indent=1) + "\n").encode("utf-8"))
         result: dict[str, Any] = {"seq": state["seq"], "exp": trust_list.expires_at,
                                   "trust_list": str(out / TRUST_LIST_PATH),
                                   "roots": str(out / ROOTS_PATH)}
         if bundle:
-            regions, rules, failed = _collect(trust_list)
-            btoken = sign_bundle(Bundle(issued_at=now, expires_at=trust_list.expires_at,
-                                        trust_list=token, regions=regions, entitlements=rules),
-                                 issuer=state["iss"], key=key, kid=kid)
-            _write(out / BUNDLE_PATH, btoken + "\n")
-            result.update(bundle=str(out / BUNDLE_PATH), bundle_regions=sorted(regions),
-                          bundle_failed=failed)
-        if app_refresh is not None:
-            from issuer import scanapp
-            from issuer.publishing import write_files
-
-            config = scanapp.federation_config(iss=state["iss"], name=state["name"],
-                                               roots=self.roots_jwks(state),
-                                               refresh_seconds=app_refresh)
-            written = write_files(out, scanapp.under_prefix(
-                scanapp.build(config, app_dir=app_dir or scanapp.APP_DIR)))
-            result.update(app=str(out / scanapp.APP_PREFIX / "index.html"), app_files=len(written))
+            result.update(write_bundle(out, trust_list, token, now=now, issuer=state["iss"],
+                                       key=key, kid=kid))
+        if app is not None:
+            result.update(write_app(out, app(iss=state["iss"], name=state["name"],
+                                             roots=self.roots_jwks(state))))
         self._save(state)
         return result
 
@@ -192,84 +174,3 @@ def validate_rules(rules: Any) -> None:
         parse_profiles(rules.get("visitors", {}), "visitors' rules")
     except PublicationError as err:
         raise FederationError(str(err)) from None
-
-
-def _collect(trust_list: TrustList) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
-    """Every active region's publication, fetched and verified now, for the bundle."""
-    from verifier.sync import NetPolicy, SyncError, fetch_issuer
-
-    regions: dict[str, Any] = {}
-    rules: dict[str, Any] = {}
-    failed: dict[str, str] = {}
-    for entry in trust_list.active():
-        try:
-            got = fetch_issuer(entry.url, net=NetPolicy(allow_private=True))
-        except SyncError as err:
-            failed[entry.iss] = err.description
-            continue
-        doc = got.document
-        regions[entry.iss] = {"metadata": doc["metadata"], "jwks": doc["jwks"],
-                              "status_lists": doc["status_lists"]}
-        if doc.get("entitlements") is not None:
-            rules[entry.iss] = doc["entitlements"]
-    return regions, rules, failed
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, text.encode("utf-8"))
-
-
-# --- CLI: `socpass-issuer federation ...` (wired in issuer/cli.py) -------------------------------
-def add_parser(sub: Any) -> None:
-    fed = sub.add_parser("federation", help="федеральный список доверия / the federal trust list")
-    fsub = fed.add_subparsers(dest="federation_command", required=True, metavar="ACTION")
-    f = fsub.add_parser("init", help="create the federal root key and an empty list")
-    f.add_argument("--iss", required=True)
-    f.add_argument("--name", required=True)
-    f.add_argument("--ttl", type=int, default=DEFAULT_TTL, help="list lifetime in seconds")
-    f.add_argument("--alg", default="ES256", choices=["ES256", "EdDSA"])
-    f = fsub.add_parser("add", help="add or update a region from its publication (URL or directory)")
-    f.add_argument("source", nargs="?", metavar="SOURCE")
-    f.add_argument("--iss")
-    f.add_argument("--name")
-    f.add_argument("--region")
-    f.add_argument("--url", help="the URL venues sync the region from (default: SOURCE)")
-    f.add_argument("--keys", help="comma-separated RFC 7638 thumbprints (default: its JWKS)")
-    f = fsub.add_parser("suspend", help="suspend a region (its credentials: untrusted_issuer)")
-    f.add_argument("iss")
-    f = fsub.add_parser("remove", help="remove a region from the list")
-    f.add_argument("iss")
-    f.add_argument("--withdraw", action="store_true", help="keep it listed as withdrawn")
-    f = fsub.add_parser("rules", help="set the visitors' rules from a JSON file")
-    f.add_argument("file")
-    fsub.add_parser("list", help="print the list as it will be signed")
-    f = fsub.add_parser("publish", help="sign and write the list, the bundle and the roots")
-    f.add_argument("--out", required=True)
-    f.add_argument("--no-bundle", action="store_true")
-    f.add_argument("--no-app", action="store_true", help="without the offline scanner app (scan/)")
-
-
-def run(settings: Any, args: argparse.Namespace, now: int) -> dict[str, Any]:
-    fed = Federation(settings.home, settings.passphrase())
-    cmd = args.federation_command
-    if cmd == "init":
-        return fed.init(args.iss, args.name, args.ttl, args.alg)
-    if cmd == "add":
-        return fed.add(args.source, iss=args.iss, name=args.name, region=args.region, url=args.url,
-                       thumbprints=args.keys.split(",") if args.keys else None)
-    if cmd == "suspend":
-        return fed.suspend(args.iss)
-    if cmd == "remove":
-        return fed.remove(args.iss, withdraw=args.withdraw)
-    if cmd == "rules":
-        try:
-            rules = json.loads(Path(args.file).read_text("utf-8"))
-        except ValueError as err:
-            raise ConfigError(f"{args.file}: {err}") from None
-        return fed.set_rules(rules)
-    if cmd == "list":
-        return fed.list()
-    return fed.publish(Path(args.out), now, bundle=not args.no_bundle,
-                       app_refresh=None if args.no_app else settings.app_refresh,
-                       app_dir=settings.app_dir)

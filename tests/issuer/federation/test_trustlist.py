@@ -1,15 +1,15 @@
-"""The federal operator's use cases (issuer/federation.py), without the network."""
+"""The federal operator's use cases (issuer/federation/trustlist.py), without the network."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from issuer.federation import Federation, FederationError
+from issuer.federation.trustlist import Federation, FederationError
 from shared.publication import ROOTS_PATH, TRUST_LIST_PATH
 from shared.trustlist import verify_trust_list
 from tests.verifier.fakeissuer import NOW, FakeIssuer
-from verifier.federated import load_roots
+from verifier.roots import load_roots
 
 
 @pytest.fixture
