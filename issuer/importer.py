@@ -13,7 +13,7 @@ Per registry_id: no live credential -> "issued"; same data as the live one -> "u
 changed data -> the old one is revoked (reason "replaced") and a new one issued -> "updated".
 A broken row is reported with its physical line number (the header is line 1); the others land.
 
-Each batch is written in bulk (issuer.bulkissue: a constant number of statements per batch);
+Each batch is written in bulk (issuer.issuance: a constant number of statements per batch);
 when that fails, the batch is rolled back and redone row by row in SAVEPOINTs, so the row at
 fault is reported and the others still land. Its tokens are signed in a second process
 (issuer.signpool) while this one writes the rest of the batch and reads the next one; the
@@ -30,19 +30,17 @@ from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer import registry
-from issuer.bulkissue import Outcomes, start_batch
+from issuer import issuance, registry, store
+from issuer.context import Context
+from issuer.issuance import Outcomes
 from issuer.signpool import TokenSigner
 from shared.credential import BENEFICIARY, CATEGORIES, LARGE_FAMILY, TYPES, HolderData
 from shared.errors import InputError, SocpassError
-
-if TYPE_CHECKING:
-    from issuer.service import IssuerService
 
 # Rows per transaction. Every commit writes out each index page its random keys (credential ids,
 # status indexes) landed on, so fewer, larger batches write less: a 435,000-row import on SQLite
@@ -83,9 +81,39 @@ _CATEGORIES = {_norm(code): code for code in CATEGORIES} | {
     _norm(c["ru"]): code for code, c in CATEGORIES.items()}
 
 
-def import_csv(service: "IssuerService", source: str | Path | BinaryIO, *,
+def import_registry(ctx: Context, source: str | Path | BinaryIO, *,
+                    progress: Callable[[int], None] | None = None,
+                    file_name: str | None = None) -> dict[str, Any]:
+    """Import a registry file; each credential gets its own event, the run one more."""
+    if file_name is None and isinstance(source, (str, Path)):
+        file_name = Path(source).name
+    try:
+        summary = import_csv(ctx, source, progress=progress)
+    except SocpassError as err:
+        record_failed_import(ctx, file_name, err.code, err.description)
+        raise
+    with ctx.store.write() as session:
+        store.add_event(session, at=ctx.now(), actor=ctx.actor, action="import",
+                        detail={"file": file_name, "rows": summary["rows"],
+                                "issued": summary["issued"], "updated": summary["updated"],
+                                "unchanged": summary["unchanged"],
+                                "rejected": summary["errors_total"]})
+    return summary
+
+
+def record_failed_import(ctx: Context, file_name: str | None, code: str, message: str) -> None:
+    """A registry file refused as a whole (not a CSV, no header...) or an import that broke
+    off is an audit event too: the log shows every attempt, not only the ones that ran."""
+    with ctx.store.write() as session:
+        store.add_event(session, at=ctx.now(), actor=ctx.actor, action="import_failed",
+                        reason=message, detail={"file": file_name, "error": code})
+
+
+def import_csv(ctx: Context, source: str | Path | BinaryIO, *,
                progress: Callable[[int], None] | None = None,
                batch_size: int | None = None) -> dict[str, Any]:
+    """The rows of a registry file issued, updated or found unchanged: the summary (no audit
+    event of the run: `import_registry` adds it)."""
     batch_size = batch_size or BATCH_SIZE
     summary: dict[str, Any] = {"issued": 0, "updated": 0, "unchanged": 0, "errors": [],
                                "errors_total": 0, "rows": 0}
@@ -94,9 +122,9 @@ def import_csv(service: "IssuerService", source: str | Path | BinaryIO, *,
             stream: BinaryIO = stack.enter_context(open(source, "rb"))
         else:
             stream = source
-        connection = stack.enter_context(service.store.bulk_connection())
+        connection = stack.enter_context(ctx.store.bulk_connection())
         signer = stack.enter_context(TokenSigner())
-        chunks = _chunks(service, stream, batch_size)
+        chunks = _chunks(ctx, stream, batch_size)
         writing: _Batch | None = None  # a batch whose tokens are signed while the next is read
         while True:
             try:
@@ -116,7 +144,7 @@ def import_csv(service: "IssuerService", source: str | Path | BinaryIO, *,
             for line, message in chunk.errors:
                 _error(summary, line, message)
             if chunk.rows:
-                writing = _start(service, chunk.rows, signer, connection)
+                writing = _start(ctx, chunk.rows, signer, connection)
     if progress:
         progress(summary["rows"])
     return summary
@@ -128,13 +156,13 @@ class _Chunk(NamedTuple):
     read: int  # rows read for this chunk, valid or not
 
 
-def _chunks(service: "IssuerService", stream: BinaryIO, batch_size: int) -> Iterator[_Chunk]:
+def _chunks(ctx: Context, stream: BinaryIO, batch_size: int) -> Iterator[_Chunk]:
     """Batches of valid rows with the rows refused while reading them. Refused rows alone are
     handed over every `batch_size`, so that a file of broken rows is not held in memory."""
     rows: list[tuple[int, HolderData]] = []
     errors: list[tuple[int, str]] = []
     read = 0
-    for line, item in _parsed_rows(service, stream):
+    for line, item in _parsed_rows(ctx, stream):
         read += 1
         if isinstance(item, str):
             errors.append((line, item))
@@ -168,11 +196,11 @@ def _error(summary: dict[str, Any], line: int, message: str) -> None:
 _Batch = Generator[None, None, Outcomes]
 
 
-def _start(service: "IssuerService", batch: list[tuple[int, HolderData]], signer: TokenSigner,
+def _start(ctx: Context, batch: list[tuple[int, HolderData]], signer: TokenSigner,
            connection: Any) -> _Batch:
     """Begin writing a batch; `_finish` ends it. In between, its transaction stays open while
     the caller reads the next rows and the signer signs this batch's tokens."""
-    writing = _write(service, batch, signer, connection)
+    writing = _write(ctx, batch, signer, connection)
     next(writing)
     return writing
 
@@ -185,36 +213,36 @@ def _finish(writing: _Batch) -> Outcomes:
     raise RuntimeError("a batch's writer yielded twice")
 
 
-def _write(service: "IssuerService", batch: list[tuple[int, HolderData]], signer: TokenSigner,
+def _write(ctx: Context, batch: list[tuple[int, HolderData]], signer: TokenSigner,
            connection: Any) -> _Batch:
     """One transaction per batch, written in bulk; should that fail, the batch is redone row by
     row, each row in a SAVEPOINT, so a row that fails rolls back alone and is reported.
     Yields once: when all but the new credentials are written (their tokens being signed), or,
     redone row by row before getting there, once committed."""
-    now = service.now()
+    now = ctx.now()
     suspended = False
-    with service.store.write(connection=connection) as session:
+    with ctx.store.write(connection=connection) as session:
         try:
             with session.begin_nested():
-                pending = start_batch(service, session, batch, now=now, signer=signer)
+                pending = issuance.start_batch(ctx, session, batch, now=now, signer=signer)
                 suspended = True
                 yield
                 result = pending.finish()
         except (SocpassError, IntegrityError):
-            result = _commit_rows(service, session, batch, now)
+            result = _commit_rows(ctx, session, batch, now)
     if not suspended:
         yield
     return result
 
 
-def _commit_rows(service: "IssuerService", session: Session, batch: list[tuple[int, HolderData]],
+def _commit_rows(ctx: Context, session: Session, batch: list[tuple[int, HolderData]],
                  now: datetime) -> Outcomes:
     outcomes: list[str] = []
     failures: list[tuple[int, str]] = []
     for line, hd in batch:
         try:
             with session.begin_nested():
-                outcomes.append(service.reconcile_in(session, hd, now=now))
+                outcomes.append(issuance.reconcile_one(ctx, session, hd, now=now))
         except SocpassError as err:
             failures.append((line, err.description))
     return outcomes, failures
@@ -291,7 +319,7 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
-def _parsed_rows(service: "IssuerService", stream: BinaryIO) -> Iterator[tuple[int, HolderData | str]]:
+def _parsed_rows(ctx: Context, stream: BinaryIO) -> Iterator[tuple[int, HolderData | str]]:
     if isinstance(stream, io.RawIOBase):
         stream = io.BufferedReader(stream)  # type: ignore[assignment]
     head = _read_head(stream)
@@ -310,7 +338,7 @@ def _parsed_rows(service: "IssuerService", stream: BinaryIO) -> Iterator[tuple[i
         raise InputError(f"строка заголовка не читается / the header row cannot be read: {err}",
                          code="invalid_csv") from err
     fields = _header_fields(header)
-    today, clock_in = service.today(), TODAY_EVERY
+    today, clock_in = ctx.today(), TODAY_EVERY
     previous_end = 1
     reader = csv.reader(_chain_first(first, lines), delimiter=delimiter, strict=True)
     next(reader)  # the header, already parsed
@@ -339,7 +367,7 @@ def _parsed_rows(service: "IssuerService", stream: BinaryIO) -> Iterator[tuple[i
             continue
         clock_in -= 1
         if clock_in == 0:
-            today, clock_in = service.today(), TODAY_EVERY
+            today, clock_in = ctx.today(), TODAY_EVERY
         try:
             yield line, _row_data(fields, row, today)
         except InputError as err:

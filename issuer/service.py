@@ -1,7 +1,9 @@
 """The issuer's use cases: init, issue, revoke/suspend/reinstate, keys, status lists, publication.
 
 The CLI and the web app call these methods and nothing else. Every method that changes state
-commits before it returns. The clock is injected (`clock()` returns an aware datetime).
+commits before it returns. `IssuerService` builds the `Context` (issuer.context) its use cases
+share; the modules of the console's, the API's and the citizen's page's other use cases
+(accounts, links, wallet, jobs, the audit log, the import) take that context, never the service.
 """
 from __future__ import annotations
 
@@ -9,51 +11,40 @@ import copy
 import json
 import logging
 import re
-import secrets
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer import publishing, registry, store
+from issuer import importer, issuance, publishing, registry, store
+from issuer.accounts import Accounts, ApiTokens
+from issuer.auditlog import AuditLog
 from issuer.config import Settings
-from issuer.errors import AlreadyInitialized, AlreadyIssued, InvalidState
+from issuer.context import Clock, Context, utc_now
+from issuer.errors import AlreadyInitialized, InvalidState
+from issuer.jobs import Jobs
 from issuer.keyring import Keyring, check_algorithm, load_import_pem
-from issuer.links import ensure_first_links
+from issuer.links import CitizenLinks
 from issuer.models import CredentialRow, Issuer
-from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data, search_key
-from issuer.statusalloc import StatusAllocator
+from issuer.registry import search_key
 from issuer.store import Store
-from shared.credential import Credential, HolderData, StatusRef
-from shared.errors import InputError, SocpassError
+from issuer.wallet import Wallet
+from shared.credential import HolderData
+from shared.errors import InputError
 from shared.keys import algorithm_for_key
-from shared.publication import IssuerMetadata, status_list_uri
+from shared.publication import IssuerMetadata
 from shared.qrtext import encode as qr_encode
-from shared.token import CREDENTIAL_TYP, sign
-
-if TYPE_CHECKING:
-    from issuer.accounts import Accounts, ApiTokens
-    from issuer.auditlog import AuditLog
-    from issuer.jobs import Jobs
-    from issuer.links import CitizenLinks
-    from issuer.wallet import Wallet
 
 log = logging.getLogger("socpass.issuer")
 
-Clock = Callable[[], datetime]
 _ISSUER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 _REGION = re.compile(r"[0-9]{2,3}")
 MAX_REASON = 500
-REPLACED = "replaced"
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _reason(reason: str | None) -> str:
@@ -64,23 +55,11 @@ def _reason(reason: str | None) -> str:
     return text
 
 
-def suspended_refusal() -> InvalidState:
-    """An import does not replace a suspended credential: the operator reinstates it first."""
-    return InvalidState("удостоверение приостановлено: сначала возобновите его (reinstate) "
-                        "/ the credential is suspended: reinstate it first")
-
-
 class IssuerService:
     def __init__(self, settings: Settings, store_: Store, *, clock: Clock = utc_now,
                  actor: str = "system") -> None:
-        self.settings = settings
-        self.store = store_
-        self.clock = clock
-        self.actor = actor
-        self.tz = ZoneInfo(settings.timezone)
-        self.keyring = Keyring(settings.passphrase)
+        self.ctx = Context.build(settings, store_, clock=clock, actor=actor)
         self.status_tokens = publishing.StatusTokenCache()
-        self.randbelow: Callable[[int], int] = secrets.randbelow  # status indexes; tests replace it
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now, actor: str = "system") -> "IssuerService":
@@ -93,65 +72,66 @@ class IssuerService:
     def acting_as(self, actor: str) -> "IssuerService":
         """The same service (store, keys, caches) recording `actor` in the audit trail."""
         clone = copy.copy(self)
-        clone.actor = actor
+        clone.ctx = self.ctx.acting_as(actor)
         return clone
+
+    # What the views and the CLI read of the context.
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def keyring(self) -> Keyring:
+        return self.ctx.keyring
+
+    @property
+    def actor(self) -> str:
+        return self.ctx.actor
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.ctx.tz
+
+    def now(self) -> datetime:
+        return self.ctx.now()
+
+    def today(self, now: datetime | None = None) -> date:
+        return self.ctx.today(now)
 
     # Use cases of the console, the API and the citizen's page, one module each.
     @property
-    def accounts(self) -> "Accounts":
-        from issuer.accounts import Accounts
-
-        return Accounts(self)
+    def accounts(self) -> Accounts:
+        return Accounts(self.ctx)
 
     @property
-    def api_tokens(self) -> "ApiTokens":
-        from issuer.accounts import ApiTokens
-
-        return ApiTokens(self)
+    def api_tokens(self) -> ApiTokens:
+        return ApiTokens(self.ctx)
 
     @property
-    def wallet(self) -> "Wallet":
-        from issuer.wallet import Wallet
-
-        return Wallet(self)
+    def wallet(self) -> Wallet:
+        return Wallet(self.ctx)
 
     @property
-    def links(self) -> "CitizenLinks":
-        from issuer.links import CitizenLinks
-
-        return CitizenLinks(self)
+    def links(self) -> CitizenLinks:
+        return CitizenLinks(self.ctx)
 
     @property
-    def jobs(self) -> "Jobs":
-        from issuer.jobs import Jobs
-
-        return Jobs(self)
+    def jobs(self) -> Jobs:
+        return Jobs(self.ctx)
 
     @property
-    def audit(self) -> "AuditLog":
-        from issuer.auditlog import AuditLog
-
-        return AuditLog(self)
+    def audit(self) -> AuditLog:
+        return AuditLog(self.ctx)
 
     def __enter__(self) -> "IssuerService":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def now(self) -> datetime:
-        now = self.clock()
-        if now.tzinfo is None:
-            raise ValueError("clock must return an aware datetime")
-        return now.replace(microsecond=0)  # tokens carry whole seconds; so do the records
-
-    def today(self, now: datetime | None = None) -> date:
-        return (now or self.now()).astimezone(self.tz).date()
-
-    def _allocator(self, issuer: Issuer) -> StatusAllocator:
-        return StatusAllocator(list_size=self.settings.status_list_size,
-                               uri_for=lambda list_id: status_list_uri(issuer.url, list_id),
-                               randbelow=self.randbelow)
 
     # --- init ---------------------------------------------------------------------------------
 
@@ -193,7 +173,7 @@ class IssuerService:
                 session.flush()
                 key = self.keyring.add(session, now=now, alg=alg, private_key=private_key)
                 self.keyring.link_key(session)  # the citizens' links' key, sealed like the keys
-                self._allocator(issuer).ensure_list(session, now=now)
+                self.ctx.allocator(issuer).ensure_list(session, now=now)
                 store.add_event(session, at=now, actor=self.actor, action="init", kid=key.kid,
                                 detail={"iss": issuer_id})
         except IntegrityError as err:  # another process initialised at the same moment
@@ -223,82 +203,8 @@ class IssuerService:
         now = self.now()
         hd = self.validate(ctype, data, now=now)
         with self.store.write() as session:
-            row = self.issue_in(session, hd, now=now, replace=replace)
+            row = issuance.issue_one(self.ctx, session, hd, now=now, replace=replace)
             return self._issue_result(session, row)
-
-    def issue_in(self, session: Session, hd: HolderData, *, now: datetime, replace: bool) -> CredentialRow:
-        """Issue inside the caller's transaction (the importer batches many)."""
-        live = store.live_credential(session, hd.registry_id, for_update=True)
-        if live is not None and live.expires_at > now and not replace:
-            raise AlreadyIssued(
-                f"у номера реестра {hd.registry_id} уже есть действующее удостоверение {live.id}; "
-                f"для замены используйте --replace / registry_id already has a live credential; "
-                "use --replace to replace it")
-        if live is not None:
-            self._set_state(session, live, "revoked", REPLACED, now)
-            session.flush()  # the one-live-credential index must see it revoked first
-        row = self._create(session, hd, now)
-        if live is not None:
-            live.replaced_by = row.id
-        return row
-
-    def reconcile_in(self, session: Session, hd: HolderData, *, now: datetime) -> str:
-        """Import one registry entry: "issued", "updated" or "unchanged"."""
-        live = store.live_credential(session, hd.registry_id, for_update=True)
-        if live is None:
-            self._create(session, hd, now)
-            return "issued"
-        if live.data_hash == data_hash(normalized_data(hd)) and live.expires_at > now:
-            return "unchanged"
-        if live.state == "suspended":
-            raise suspended_refusal()
-        self.issue_in(session, hd, now=now, replace=True)
-        return "updated"
-
-    def reconcile_batch(self, session: Session, batch: list[tuple[int, HolderData]], *,
-                        now: datetime) -> tuple[list[str], list[tuple[int, str]]]:
-        """`reconcile_in` for many (line, data) rows at once: outcomes and refused rows."""
-        from issuer.bulkissue import reconcile_batch
-
-        return reconcile_batch(self, session, batch, now=now)
-
-    def _create(self, session: Session, hd: HolderData, now: datetime) -> CredentialRow:
-        issuer = store.require_issuer(session)
-        key_row, private_key = self.keyring.active(session)
-        data = normalized_data(hd)
-        expires = end_of_day(hd.valid_until, self.tz)
-        iat, exp = int(now.timestamp()), int(expires.timestamp())
-
-        def insert(status_list: Any, idx: int) -> CredentialRow:
-            jti = new_credential_id()
-            cred = Credential(type=hd.type, holder=hd.holder, region=hd.region, issuer=issuer.iss,
-                              issued_at=iat, expires_at=exp, jti=jti,
-                              status=StatusRef(idx=idx, uri=status_list.uri),
-                              children=hd.children, category=hd.category)
-            token = sign(cred.to_claims(), private_key, key_row.kid, CREDENTIAL_TYP)
-            row = CredentialRow(id=jti, registry_id=hd.registry_id, type=hd.type,
-                                data=json.dumps(data, ensure_ascii=False, sort_keys=True),
-                                data_hash=data_hash(data), kid=key_row.kid,
-                                status_list_id=status_list.id, status_idx=idx, state="valid",
-                                issued_at=now, expires_at=expires, updated_at=now, token=token,
-                                search_name=search_key(hd.holder.full_name))
-            session.add(row)
-            session.flush()
-            return row
-
-        def on_conflict() -> None:
-            if store.live_credential(session, hd.registry_id) is not None:
-                raise AlreadyIssued(f"номер реестра {hd.registry_id} только что выдан другим процессом "
-                                    "/ registry_id was just issued by another process")
-
-        row = self._allocator(issuer).place(session, insert, now=now, on_conflict=on_conflict)
-        ensure_first_links(session, self.keyring, [hd.registry_id], now=now, actor=self.actor)
-        store.add_event(session, at=now, actor=self.actor, action="issue", credential_id=row.id,
-                        kid=row.kid, detail={"type": row.type, "registry_id": row.registry_id,
-                                             "status_list": row.status_list_id,
-                                             "before": None, "after": "valid"})
-        log.info("issued credential %s (%s) with key %s", row.id, row.type, row.kid)
-        return row
 
     def _issue_result(self, session: Session, row: CredentialRow) -> dict[str, Any]:
         uri = store.get_status_list(session, row.status_list_id).uri
@@ -316,30 +222,7 @@ class IssuerService:
     def import_csv(self, source: str | Path | BinaryIO, *,
                    progress: Callable[[int], None] | None = None,
                    file_name: str | None = None) -> dict[str, Any]:
-        """Import a registry file; each credential gets its own event, the run one more."""
-        from issuer.importer import import_csv
-
-        if file_name is None and isinstance(source, (str, Path)):
-            file_name = Path(source).name
-        try:
-            summary = import_csv(self, source, progress=progress)
-        except SocpassError as err:
-            self.record_failed_import(file_name, err.code, err.description)
-            raise
-        with self.store.write() as session:
-            store.add_event(session, at=self.now(), actor=self.actor, action="import",
-                            detail={"file": file_name, "rows": summary["rows"],
-                                    "issued": summary["issued"], "updated": summary["updated"],
-                                    "unchanged": summary["unchanged"],
-                                    "rejected": summary["errors_total"]})
-        return summary
-
-    def record_failed_import(self, file_name: str | None, code: str, message: str) -> None:
-        """A registry file refused as a whole (not a CSV, no header...) or an import that broke
-        off is an audit event too: the log shows every attempt, not only the ones that ran."""
-        with self.store.write() as session:
-            store.add_event(session, at=self.now(), actor=self.actor, action="import_failed",
-                            reason=message, detail={"file": file_name, "error": code})
+        return importer.import_registry(self.ctx, source, progress=progress, file_name=file_name)
 
     def reissue(self, credential_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """The family's data changed: revoke the credential and issue a new one in one step."""

@@ -81,7 +81,7 @@ def registry_csv(data: bytes) -> None:
     from issuer import importer
 
     try:
-        for line, item in importer._parsed_rows(_issuer_service(), io.BytesIO(data)):  # noqa: SLF001
+        for line, item in importer._parsed_rows(_issuer_service().ctx, io.BytesIO(data)):  # noqa: SLF001
             assert line >= 2 and (isinstance(item, str) or item.registry_id)
     except InputError:
         pass
