@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,7 +26,7 @@ from issuer.config import Settings
 from issuer.context import Clock, Context, utc_now
 from issuer.errors import AlreadyInitialized, InvalidState
 from issuer.jobs import Jobs
-from issuer.keyring import Keyring, check_algorithm, load_import_pem
+from issuer.keyring import check_algorithm, load_import_pem
 from issuer.links import CitizenLinks
 from issuer.models import CredentialRow, Issuer
 from issuer.registry import search_key
@@ -75,7 +74,7 @@ class IssuerService:
         clone.ctx = self.ctx.acting_as(actor)
         return clone
 
-    # What the views and the CLI read of the context.
+    # What the views, the CLI and the demo read of the context.
     @property
     def settings(self) -> Settings:
         return self.ctx.settings
@@ -84,23 +83,8 @@ class IssuerService:
     def store(self) -> Store:
         return self.ctx.store
 
-    @property
-    def keyring(self) -> Keyring:
-        return self.ctx.keyring
-
-    @property
-    def actor(self) -> str:
-        return self.ctx.actor
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return self.ctx.tz
-
-    def now(self) -> datetime:
-        return self.ctx.now()
-
-    def today(self, now: datetime | None = None) -> date:
-        return self.ctx.today(now)
+    def today(self) -> date:
+        return self.ctx.today()
 
     # Use cases of the console, the API and the citizen's page, one module each.
     @property
@@ -161,7 +145,7 @@ class IssuerService:
                 raise InputError(f"--alg {alg} не подходит к ключу {key_alg} / does not match the key "
                                  f"({key_alg})", code="invalid_alg")
         alg = key_alg or alg or "ES256"
-        now = self.now()
+        now = self.ctx.now()
         try:
             with self.store.write() as session:
                 if store.get_issuer(session) is not None:
@@ -171,36 +155,36 @@ class IssuerService:
                                 timezone=self.settings.timezone, created_at=now)
                 session.add(issuer)
                 session.flush()
-                key = self.keyring.add(session, now=now, alg=alg, private_key=private_key)
-                self.keyring.link_key(session)  # the citizens' links' key, sealed like the keys
+                key = self.ctx.keyring.add(session, now=now, alg=alg, private_key=private_key)
+                self.ctx.keyring.link_key(session)  # the citizens' links' key, sealed like the keys
                 self.ctx.allocator(issuer).ensure_list(session, now=now)
-                store.add_event(session, at=now, actor=self.actor, action="init", kid=key.kid,
+                store.add_event(session, at=now, actor=self.ctx.actor, action="init", kid=key.kid,
                                 detail={"iss": issuer_id})
         except IntegrityError as err:  # another process initialised at the same moment
             raise AlreadyInitialized() from err
         log.info("issuer %s initialised with key %s", issuer_id, key.kid)
         return {"iss": issuer_id, "name": name, "url": url, "alg": alg, "region": issuer.region,
                 "timezone": issuer.timezone, "kid": key.kid,
-                "created_at": now.astimezone(self.tz).isoformat()}
+                "created_at": now.astimezone(self.ctx.tz).isoformat()}
 
     def issuer_info(self) -> dict[str, Any]:
         with self.store.read() as session:
             i = store.require_issuer(session)
             return {"iss": i.iss, "name": i.name, "url": i.url, "alg": i.alg, "region": i.region,
                     "timezone": self.settings.timezone,
-                    "created_at": i.created_at.astimezone(self.tz).isoformat()}
+                    "created_at": i.created_at.astimezone(self.ctx.tz).isoformat()}
 
     # --- issue ----------------------------------------------------------------------------------
 
     def validate(self, ctype: str, data: dict[str, Any], *, now: datetime | None = None) -> HolderData:
-        return registry.validate(ctype, data, today=self.today(now))
+        return registry.validate(ctype, data, today=self.ctx.today(now))
 
     def problems(self, ctype: str, data: dict[str, Any]) -> list[InputError]:
         """Every problem of the data at once (`validate` raises the first): for forms."""
-        return registry.all_problems(ctype, data, today=self.today())
+        return registry.all_problems(ctype, data, today=self.ctx.today())
 
     def issue(self, ctype: str, data: dict[str, Any], replace: bool = False) -> dict[str, Any]:
-        now = self.now()
+        now = self.ctx.now()
         hd = self.validate(ctype, data, now=now)
         with self.store.write() as session:
             row = issuance.issue_one(self.ctx, session, hd, now=now, replace=replace)
@@ -210,7 +194,7 @@ class IssuerService:
         uri = store.get_status_list(session, row.status_list_id).uri
         return {"id": row.id, "token": row.token, "qr_text": qr_encode(row.token),
                 "status": {"idx": row.status_idx, "uri": uri},
-                "expires_at": row.expires_at.astimezone(self.tz).isoformat()}
+                "expires_at": row.expires_at.astimezone(self.ctx.tz).isoformat()}
 
     def credential(self, credential_id: str) -> dict[str, Any]:
         """One credential as the ministry sees it (with the registry data)."""
@@ -255,8 +239,8 @@ class IssuerService:
         return {"id": row.id, "registry_id": row.registry_id, "type": row.type,
                 "category": data.get("category"), "children": data.get("children"), "name": name,
                 "birth_date": holder.get("birth_date"), "state": row.state, "reason": row.reason,
-                "issued_at": row.issued_at.astimezone(self.tz).isoformat(),
-                "expires_at": row.expires_at.astimezone(self.tz).isoformat(),
+                "issued_at": row.issued_at.astimezone(self.ctx.tz).isoformat(),
+                "expires_at": row.expires_at.astimezone(self.ctx.tz).isoformat(),
                 "valid_until": data.get("valid_until"), "replaced_by": row.replaced_by}
 
     # --- status changes -------------------------------------------------------------------------
@@ -271,7 +255,7 @@ class IssuerService:
         return self._change(credential_id, "valid", None)
 
     def _change(self, credential_id: str, target: str, reason: str | None) -> dict[str, Any]:
-        now = self.now()
+        now = self.ctx.now()
         with self.store.write() as session:
             row = store.get_credential(session, credential_id, for_update=True)
             if row.state == "revoked" and target != "revoked":
@@ -290,7 +274,7 @@ class IssuerService:
         before = row.state
         row.state, row.reason, row.updated_at = target, reason, now
         store.bump_list_version(session, row.status_list_id)
-        store.add_event(session, at=now, actor=self.actor, action=action, credential_id=row.id,
+        store.add_event(session, at=now, actor=self.ctx.actor, action=action, credential_id=row.id,
                         reason=reason, detail={"registry_id": row.registry_id, "before": before,
                                                "after": target})
         log.info("credential %s: %s", row.id, action)
@@ -299,9 +283,9 @@ class IssuerService:
         uri = store.get_status_list(session, row.status_list_id).uri
         return {"id": row.id, "type": row.type, "state": row.state, "reason": row.reason,
                 "registry_id": row.registry_id, "kid": row.kid,
-                "issued_at": row.issued_at.astimezone(self.tz).isoformat(),
-                "expires_at": row.expires_at.astimezone(self.tz).isoformat(),
-                "updated_at": row.updated_at.astimezone(self.tz).isoformat(),
+                "issued_at": row.issued_at.astimezone(self.ctx.tz).isoformat(),
+                "expires_at": row.expires_at.astimezone(self.ctx.tz).isoformat(),
+                "updated_at": row.updated_at.astimezone(self.ctx.tz).isoformat(),
                 "status": {"idx": row.status_idx, "uri": uri}, "replaced_by": row.replaced_by}
 
     # --- keys -------------------------------------------------------------------------------------
@@ -309,36 +293,36 @@ class IssuerService:
     def keys(self) -> dict[str, Any]:
         with self.store.read() as session:
             store.require_issuer(session)
-            return {"keys": self.keyring.describe(session, now=self.now())}
+            return {"keys": self.ctx.keyring.describe(session, now=self.ctx.now())}
 
     def rotate_key(self, alg: str | None = None) -> dict[str, Any]:
-        now = self.now()
+        now = self.ctx.now()
         with self.store.write() as session:
             store.require_issuer(session)
-            new, old = self.keyring.rotate(session, now=now, alg=alg)
-            store.add_event(session, at=now, actor=self.actor, action="key_rotate", kid=new.kid,
+            new, old = self.ctx.keyring.rotate(session, now=now, alg=alg)
+            store.add_event(session, at=now, actor=self.ctx.actor, action="key_rotate", kid=new.kid,
                             detail={"retired": old.kid if old else None})
         return {"active": new.kid, "alg": new.alg, "retired": old.kid if old else None}
 
     def retire_key(self, kid: str) -> dict[str, Any]:
-        return self._key_op(kid, "key_retire", self.keyring.retire)
+        return self._key_op(kid, "key_retire", self.ctx.keyring.retire)
 
     def withdraw_key(self, kid: str) -> dict[str, Any]:
-        return self._key_op(kid, "key_withdraw", self.keyring.withdraw)
+        return self._key_op(kid, "key_withdraw", self.ctx.keyring.withdraw)
 
     def _key_op(self, kid: str, action: str, op: Callable[..., Any]) -> dict[str, Any]:
-        now = self.now()
+        now = self.ctx.now()
         with self.store.write() as session:
             store.require_issuer(session)
             row = op(session, kid, now=now)
-            store.add_event(session, at=now, actor=self.actor, action=action, kid=kid)
+            store.add_event(session, at=now, actor=self.ctx.actor, action=action, kid=kid)
             session.flush()
-            return next(k for k in self.keyring.describe(session, now=now) if k["kid"] == row.kid)
+            return next(k for k in self.ctx.keyring.describe(session, now=now) if k["kid"] == row.kid)
 
     def jwks(self) -> dict[str, Any]:
         with self.store.read() as session:
             store.require_issuer(session)
-            return self.keyring.jwks(session, now=self.now())
+            return self.ctx.keyring.jwks(session, now=self.ctx.now())
 
     # --- publication ------------------------------------------------------------------------------
 
@@ -355,11 +339,11 @@ class IssuerService:
 
     def status_list_token(self, list_id: str) -> str:
         """The signed list: reused from memory while nothing changed and it is fresh enough."""
-        now = self.now()
+        now = self.ctx.now()
         with self.store.read() as session:
             issuer = store.require_issuer(session)
             row = store.get_status_list(session, list_id)
-            key_row, private_key = self.keyring.active(session)
+            key_row, private_key = self.ctx.keyring.active(session)
             cached = self.status_tokens.get(list_id, version=row.version, kid=key_row.kid, now=now,
                                             max_age=publishing.reuse_window(self.settings.status_ttl))
             if cached is not None:
