@@ -14,13 +14,12 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer import importer, issuance, publishing, registry, store
-from issuer.accounts import Accounts, ApiTokens
 from issuer.auditlog import AuditLog
 from issuer.config import Settings
 from issuer.context import Clock, Context, utc_now
@@ -37,6 +36,9 @@ from shared.errors import InputError
 from shared.keys import algorithm_for_key
 from shared.publication import IssuerMetadata
 from shared.qrtext import encode as qr_encode
+
+if TYPE_CHECKING:
+    from issuer.accounts import Accounts, ApiTokens
 
 log = logging.getLogger("socpass.issuer")
 
@@ -86,13 +88,19 @@ class IssuerService:
     def today(self) -> date:
         return self.ctx.today()
 
-    # Use cases of the console, the API and the citizen's page, one module each.
+    # Use cases of the console, the API and the citizen's page, one module each. issuer.accounts
+    # is imported on first use: importing it hashes a dummy password (argon2, 64 MiB), which a
+    # CLI command such as `import` never needs (its peak RSS would grow by a third).
     @property
-    def accounts(self) -> Accounts:
+    def accounts(self) -> "Accounts":
+        from issuer.accounts import Accounts
+
         return Accounts(self.ctx)
 
     @property
-    def api_tokens(self) -> ApiTokens:
+    def api_tokens(self) -> "ApiTokens":
+        from issuer.accounts import ApiTokens
+
         return ApiTokens(self.ctx)
 
     @property
