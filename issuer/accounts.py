@@ -11,7 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -20,13 +20,11 @@ from sqlalchemy.exc import IntegrityError
 
 from issuer import loginaudit
 from issuer.config import session_secret
+from issuer.context import Context
 from issuer.errors import InvalidState, NotFound
-from issuer.storage import queries as store
+from issuer.storage import queries
 from issuer.storage.models import ROLES, ApiToken, LoginFailure, User
 from shared.errors import InputError, SocpassError
-
-if TYPE_CHECKING:
-    from issuer.service import IssuerService
 
 # Who may do what: views and the API check these, never role names directly.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -127,23 +125,23 @@ def generate_password() -> str:
 
 
 class Accounts:
-    def __init__(self, service: "IssuerService") -> None:
-        self.svc = service
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     def add_user(self, name: str, role: str, password: str | None = None) -> dict[str, Any]:
         """Create an account; without a password one is generated and returned (once)."""
         name, role = check_name(name), _check_role(role)
         generated = password is None
         password = generate_password() if password is None else check_password(password)
-        now = self.svc.now()
+        now = self.ctx.now()
         try:
-            with self.svc.store.write() as session:
+            with self.ctx.store.write() as session:
                 if session.scalars(select(User).where(User.name == name)).first() is not None:
                     raise InvalidState(f"пользователь {name} уже есть / user already exists",
                                        code="user_exists")
                 session.add(User(name=name, password_hash=_HASHER.hash(password), role=role,
                                  active=True, created_at=now, updated_at=now))
-                store.add_event(session, at=now, actor=self.svc.actor, action="user_add",
+                queries.add_event(session, at=now, actor=self.ctx.actor, action="user_add",
                                 detail={"user": name, "before": None,
                                         "after": {"role": role, "active": True}})
         except IntegrityError as err:
@@ -155,24 +153,24 @@ class Accounts:
         return out
 
     def users(self) -> list[dict[str, Any]]:
-        with self.svc.store.read() as session:
+        with self.ctx.store.read() as session:
             rows = session.scalars(select(User).order_by(User.name)).all()
-            return [_info(r).to_dict() | {"created_at": r.created_at.astimezone(self.svc.tz).isoformat()}
+            return [_info(r).to_dict() | {"created_at": r.created_at.astimezone(self.ctx.tz).isoformat()}
                     for r in rows]
 
     def get(self, user_id: int) -> UserInfo | None:
-        with self.svc.store.read() as session:
+        with self.ctx.store.read() as session:
             row = session.get(User, user_id)
             return _info(row) if row is not None else None
 
     def update(self, name: str, *, role: str | None = None, active: bool | None = None,
                reset_password: bool = False, password: str | None = None) -> dict[str, Any]:
         """Change role, enable/disable, or set a new password (generated unless given)."""
-        now = self.svc.now()
+        now = self.ctx.now()
         new_password = None
         if reset_password or password is not None:
             new_password = generate_password() if password is None else check_password(password)
-        with self.svc.store.write() as session:
+        with self.ctx.store.write() as session:
             row = session.scalars(select(User).where(User.name == name).with_for_update()).first()
             if row is None:
                 raise NotFound(f"пользователь {name!r} не найден / user not found", code="user_not_found")
@@ -197,7 +195,7 @@ class Accounts:
                       "user_role" if before["role"] != after["role"] else
                       "user_enable" if after["active"] and not before["active"] else
                       "user_disable" if before["active"] and not after["active"] else "user_update")
-            store.add_event(session, at=now, actor=self.svc.actor, action=action,
+            queries.add_event(session, at=now, actor=self.ctx.actor, action=action,
                             detail={"user": name, "before": before, "after": after,
                                     "password_changed": new_password is not None})
         out: dict[str, Any] = {"name": name, **after}
@@ -212,12 +210,12 @@ class Accounts:
         is checked, in one write transaction (serialised by the store), so twenty sent at once
         get MAX_FAILURES_PER_USER_AND_ADDRESS checks, not twenty. Each refusal is an audit event
         (issuer.loginaudit: no password, the address truncated)."""
-        now = self.svc.now()
+        now = self.ctx.now()
         typed = name.strip()
         key = sha256_hex(f"{typed.casefold()}|{address}")
         keys = (key, sha256_hex(f"|{address}"), sha256_hex(f"account|{typed.casefold()}"))
         limits = (MAX_FAILURES_PER_USER_AND_ADDRESS, MAX_FAILURES_PER_ADDRESS, MAX_ATTEMPTS_PER_ACCOUNT)
-        with self.svc.store.write() as session:
+        with self.ctx.store.write() as session:
             row = session.scalars(select(User).where(User.name == typed)).first()
             stored = row.password_hash if row is not None else _DUMMY_HASH
             attempts = [LoginFailure(key=k, at=now) for k in keys]
@@ -242,10 +240,10 @@ class Accounts:
             ok = False
         if row is None or not ok or not row.active:
             reason = "unknown_user" if row is None else "wrong_password" if not ok else "disabled"
-            with self.svc.store.write() as session:
+            with self.ctx.store.write() as session:
                 self._audit_refusal(session, typed, row is not None, address, reason, now)
             raise LoginRefused()
-        with self.svc.store.write() as session:
+        with self.ctx.store.write() as session:
             # The right password: this attempt is taken back, and the mistakes made before it
             # from this address are forgiven.
             session.execute(delete(LoginFailure).where(
@@ -254,19 +252,19 @@ class Accounts:
             assert fresh is not None
             if _HASHER.check_needs_rehash(fresh.password_hash):
                 fresh.password_hash = _HASHER.hash(password)
-            store.add_event(session, at=now, actor=f"user:{fresh.name}", action="login")
+            queries.add_event(session, at=now, actor=f"user:{fresh.name}", action="login")
             return _info(fresh)
 
     def sign_out(self, user_id: int) -> None:
         """End every session of the account on the server: a cookie kept from before, sent
         again, no longer opens the console."""
-        now = self.svc.now()
-        with self.svc.store.write() as session:
+        now = self.ctx.now()
+        with self.ctx.store.write() as session:
             row = session.get(User, user_id)
             if row is None:
                 return
             row.session_nonce = _new_session_nonce()
-            store.add_event(session, at=now, actor=f"user:{row.name}", action="logout")
+            queries.add_event(session, at=now, actor=f"user:{row.name}", action="logout")
 
     def _refused_while_limited(self, session: Any, name: str, known: bool, address: str, key: str,
                                now: datetime) -> None:
@@ -282,18 +280,18 @@ class Accounts:
 
     def _audit_refusal(self, session: Any, name: str, known: bool, address: str, reason: str,
                        now: datetime, attempt: int | None = None) -> None:
-        secret = session_secret(self.svc.settings)
+        secret = session_secret(self.ctx.settings)
         actor, detail = loginaudit.actor_and_name(name, known, secret)
         detail |= loginaudit.client_fields(address, secret)
         if attempt is not None:
             detail["attempt"] = attempt
-        store.add_event(session, at=now, actor=actor, action="login_failed", reason=reason,
+        queries.add_event(session, at=now, actor=actor, action="login_failed", reason=reason,
                         detail=detail)
 
 
 class ApiTokens:
-    def __init__(self, service: "IssuerService") -> None:
-        self.svc = service
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     def create(self, name: str) -> dict[str, Any]:
         """A new bearer token: returned once, stored as its SHA-256 only."""
@@ -303,17 +301,17 @@ class ApiTokens:
                              "required, up to 128 characters", code="invalid_token_name")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token_id = secrets.token_hex(6)
-        now = self.svc.now()
-        with self.svc.store.write() as session:
+        now = self.ctx.now()
+        with self.ctx.store.write() as session:
             session.add(ApiToken(id=token_id, name=name, token_hash=sha256_hex(token),
-                                 created_by=self.svc.actor, created_at=now))
-            store.add_event(session, at=now, actor=self.svc.actor, action="token_create",
+                                 created_by=self.ctx.actor, created_at=now))
+            queries.add_event(session, at=now, actor=self.ctx.actor, action="token_create",
                             detail={"token_id": token_id, "name": name})
         return {"id": token_id, "name": name, "token": token}
 
     def list(self) -> list[dict[str, Any]]:
-        tz = self.svc.tz
-        with self.svc.store.read() as session:
+        tz = self.ctx.tz
+        with self.ctx.store.read() as session:
             rows = session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
             return [{"id": r.id, "name": r.name, "created_by": r.created_by,
                      "created_at": r.created_at.astimezone(tz).isoformat(),
@@ -322,14 +320,14 @@ class ApiTokens:
                     for r in rows]
 
     def revoke(self, token_id: str) -> dict[str, Any]:
-        now = self.svc.now()
-        with self.svc.store.write() as session:
+        now = self.ctx.now()
+        with self.ctx.store.write() as session:
             row = session.get(ApiToken, token_id)
             if row is None:
                 raise NotFound("токен не найден / token not found", code="token_not_found")
             if row.revoked_at is None:
                 row.revoked_at = now
-                store.add_event(session, at=now, actor=self.svc.actor, action="token_revoke",
+                queries.add_event(session, at=now, actor=self.ctx.actor, action="token_revoke",
                                 detail={"token_id": token_id, "name": row.name})
             return {"id": row.id, "name": row.name, "revoked": True}
 
@@ -338,14 +336,14 @@ class ApiTokens:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
             raise Unauthorized()
         digest = sha256_hex(token)
-        now = self.svc.now()
-        with self.svc.store.read() as session:
+        now = self.ctx.now()
+        with self.ctx.store.read() as session:
             row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
             if row is None or row.revoked_at is not None:
                 raise Unauthorized()
             name, last_used, token_id = row.name, row.last_used_at, row.id
         if last_used is None or now - last_used > timedelta(minutes=1):
-            with self.svc.store.write() as session:  # at most one write a minute per token
+            with self.ctx.store.write() as session:  # at most one write a minute per token
                 fresh = session.get(ApiToken, token_id)
                 if fresh is not None:
                     fresh.last_used_at = now

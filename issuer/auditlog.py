@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from issuer import audit
-from issuer.storage import queries as store
+from issuer.context import Context
+from issuer.storage import queries
 from issuer.storage.models import Event
 from shared.errors import InputError, SocpassError
 from shared.token import sign
-
-if TYPE_CHECKING:
-    from issuer.service import IssuerService
 
 HEAD_TYP = "socpass-audit-head+jwt"
 # Who acts: a console user, someone at the command line, an API token's holder.
@@ -31,11 +29,11 @@ def actors_named(typed: str | None) -> tuple[str, ...] | None:
 
 
 class AuditLog:
-    def __init__(self, service: "IssuerService") -> None:
-        self.svc = service
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     def _describe(self, event: Event) -> dict[str, Any]:
-        return {"id": event.id, "at": event.at.astimezone(self.svc.tz).isoformat(),
+        return {"id": event.id, "at": event.at.astimezone(self.ctx.tz).isoformat(),
                 "actor": event.actor, "action": event.action,
                 "credential_id": event.credential_id, "kid": event.kid, "reason": event.reason,
                 "detail": json.loads(event.detail) if event.detail else None, "hash": event.hash}
@@ -43,8 +41,8 @@ class AuditLog:
     def events(self, *, action: str | None = None, actor: str | None = None,
                credential_id: str | None = None, before_id: int | None = None,
                limit: int = 100) -> list[dict[str, Any]]:
-        with self.svc.store.read() as session:
-            rows = store.list_events(session, action=action or None, actors=actors_named(actor),
+        with self.ctx.store.read() as session:
+            rows = queries.list_events(session, action=action or None, actors=actors_named(actor),
                                      credential_id=credential_id or None, before_id=before_id,
                                      limit=limit)
             return [self._describe(e) for e in rows]
@@ -53,7 +51,7 @@ class AuditLog:
         """The chain from the first row, its end against the recorded head, and, given one kept
         outside the database (`SEQ:HASH` or the signed head), that this row is still there."""
         expect = self._expected(expect_head) if expect_head else None
-        with self.svc.store.read() as session:
+        with self.ctx.store.read() as session:
             result = audit.verify_chain(audit.iter_events(session), expect=expect)
             return audit.check_head(result, audit.read_head(session)).to_dict()
 
@@ -70,9 +68,9 @@ class AuditLog:
         from shared.keys import StaticKeyResolver
         from shared.token import verify as verify_token
 
-        with self.svc.store.read() as session:
-            iss = store.require_issuer(session).iss
-            keys = [json.loads(k.public_jwk) for k in store.signing_keys(session)
+        with self.ctx.store.read() as session:
+            iss = queries.require_issuer(session).iss
+            keys = [json.loads(k.public_jwk) for k in queries.signing_keys(session)
                     if k.state != "withdrawn"]
         try:
             verified = verify_token(token, StaticKeyResolver.from_jwks(iss, {"keys": keys}),
@@ -88,19 +86,19 @@ class AuditLog:
     def head(self) -> dict[str, Any]:
         """The recorded head, signed with the active key: to be kept outside the database (a
         daily mail, another organisation's archive) and given back to `verify --expect-head`."""
-        now = self.svc.now()
-        with self.svc.store.read() as session:
-            issuer = store.require_issuer(session)
+        now = self.ctx.now()
+        with self.ctx.store.read() as session:
+            issuer = queries.require_issuer(session)
             row = audit.read_head(session)
             seq, digest = (row.seq, row.hash) if row is not None else (0, audit.GENESIS)
-            key_row, private_key = self.svc.keyring.active(session)
+            key_row, private_key = self.ctx.keyring.active(session)
             head = f"{seq}:{digest}"
             claims = {"iss": issuer.iss, "iat": int(now.timestamp()), "audit_head": head}
         return {"head": head, "seq": seq, "hash": digest, "iss": issuer.iss,
-                "at": now.astimezone(self.svc.tz).isoformat(), "kid": key_row.kid,
+                "at": now.astimezone(self.ctx.tz).isoformat(), "kid": key_row.kid,
                 "signed": sign(claims, private_key, key_row.kid, HEAD_TYP)}
 
     def csv_lines(self) -> Iterator[str]:
         """The whole trail as CSV, streamed (formula-safe cells)."""
-        with self.svc.store.read() as session:
+        with self.ctx.store.read() as session:
             yield from audit.csv_lines(audit.iter_events(session))

@@ -18,17 +18,16 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import select, update
 
+from issuer import importer
+from issuer.context import Context
 from issuer.errors import NotFound
 from issuer.storage.models import Job
 from shared.errors import InputError, SocpassError
 from shared.files import create_private
-
-if TYPE_CHECKING:
-    from issuer.service import IssuerService
 
 log = logging.getLogger("socpass.issuer.jobs")
 STALE_AFTER = timedelta(minutes=2)
@@ -54,19 +53,19 @@ class CountingReader(io.RawIOBase):
 
 
 class Jobs:
-    def __init__(self, service: "IssuerService") -> None:
-        self.svc = service
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     @property
     def upload_dir(self) -> Path:
-        return self.svc.settings.home / "uploads"
+        return self.ctx.settings.home / "uploads"
 
     def submit_import(self, stream: BinaryIO, file_name: str) -> str:
         """Save the upload and queue its import; returns the job id."""
         job_id = secrets.token_hex(12)
         self.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.upload_dir / f"{job_id}.csv"
-        limit = self.svc.settings.max_upload
+        limit = self.ctx.settings.max_upload
         size = 0
 
         def chunks() -> Iterator[bytes]:
@@ -84,26 +83,26 @@ class Jobs:
         try:
             if size == 0:
                 raise InputError("файл пуст / the file is empty", code="invalid_csv")
-            now = self.svc.now()
-            with self.svc.store.write() as session:
+            now = self.ctx.now()
+            with self.ctx.store.write() as session:
                 session.add(Job(id=job_id, kind="import", state="queued",
                                 file_name=Path(file_name or "registry.csv").name[:256],
                                 path=str(path), size=size, bytes_done=0, rows_done=0,
-                                created_by=self.svc.actor, created_at=now))
+                                created_by=self.ctx.actor, created_at=now))
         except BaseException:
             path.unlink(missing_ok=True)
             raise
         return job_id
 
     def get(self, job_id: str) -> dict[str, Any]:
-        with self.svc.store.read() as session:
+        with self.ctx.store.read() as session:
             job = session.get(Job, job_id)
             if job is None:
                 raise NotFound("задание не найдено / job not found", code="job_not_found")
             return self._describe(job)
 
     def recent(self, limit: int = 10) -> list[dict[str, Any]]:
-        with self.svc.store.read() as session:
+        with self.ctx.store.read() as session:
             rows = session.scalars(select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)).all()
             return [self._describe(j) for j in rows]
 
@@ -119,7 +118,7 @@ class Jobs:
                 "file_name": job.file_name, "size": job.size,
                 "percent": round(min(percent, 100.0), 1), "rows_done": job.rows_done,
                 "rows_estimate": estimate, "created_by": job.created_by,
-                "created_at": job.created_at.astimezone(self.svc.tz).isoformat(),
+                "created_at": job.created_at.astimezone(self.ctx.tz).isoformat(),
                 "finished": job.state in ("done", "failed"),
                 "result": json.loads(job.result) if job.result else None, "error": job.error}
 
@@ -127,19 +126,19 @@ class Jobs:
 
     def requeue_stale(self) -> int:
         """Jobs whose worker stopped beating (a killed process) go back to the queue."""
-        cutoff = self.svc.now() - STALE_AFTER
-        with self.svc.store.write() as session:
+        cutoff = self.ctx.now() - STALE_AFTER
+        with self.ctx.store.write() as session:
             result = session.execute(update(Job).where(Job.state == "running", Job.heartbeat_at < cutoff)
                                      .values(state="queued"))
             return result.rowcount or 0
 
     def claim_next(self) -> str | None:
-        with self.svc.store.write() as session:
+        with self.ctx.store.write() as session:
             job_id = session.scalars(select(Job.id).where(Job.state == "queued")
                                      .order_by(Job.created_at, Job.id).limit(1)).first()
             if job_id is None:
                 return None
-            now = self.svc.now()
+            now = self.ctx.now()
             claimed = session.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
                                       .values(state="running", started_at=now, heartbeat_at=now))
             return job_id if claimed.rowcount == 1 else None
@@ -153,7 +152,7 @@ class Jobs:
         return ran
 
     def run(self, job_id: str) -> None:
-        with self.svc.store.read() as session:
+        with self.ctx.store.read() as session:
             job = session.get(Job, job_id)
             if job is None:
                 return
@@ -165,44 +164,53 @@ class Jobs:
             if not force and now_mono - last[0] < PROGRESS_EVERY:
                 return
             last[0] = now_mono
-            with self.svc.store.write() as session:
+            with self.ctx.store.write() as session:
                 session.execute(update(Job).where(Job.id == job_id).values(
-                    bytes_done=min(reader.count, size), rows_done=rows, heartbeat_at=self.svc.now()))
+                    bytes_done=min(reader.count, size), rows_done=rows, heartbeat_at=self.ctx.now()))
 
         state, result, error = "failed", None, None
         try:
             with open(path, "rb") as raw:
                 reader = CountingReader(raw)
-                summary = self.svc.acting_as(actor).import_csv(
-                    reader, progress=lambda rows: beat(reader, rows), file_name=file_name)
+                summary = importer.import_registry(
+                    self.ctx.acting_as(actor), reader, progress=lambda rows: beat(reader, rows),
+                    file_name=file_name)
             state, result = "done", summary
-        except SocpassError as err:  # the service has put it in the audit log
+        except SocpassError as err:  # the import has put it in the audit log
             error = err.description
         except OSError as err:
             error = f"файл загрузки недоступен / the uploaded file is gone: {err.strerror}"
-            self.svc.acting_as(actor).record_failed_import(file_name, "file_gone", error)
+            importer.record_failed_import(self.ctx.acting_as(actor), file_name, "file_gone", error)
         except Exception as err:  # noqa: BLE001 - a job must end in a state, never hang "running"
             log.error("import job %s failed: %s", job_id, type(err).__name__)
             log.debug("import job failed", exc_info=err)
             error = "внутренняя ошибка / internal error"
-            self.svc.acting_as(actor).record_failed_import(file_name, "internal_error", error)
+            importer.record_failed_import(self.ctx.acting_as(actor), file_name, "internal_error",
+                                          error)
         finally:
             path.unlink(missing_ok=True)
-        with self.svc.store.write() as session:
-            values: dict[str, Any] = {"state": state, "finished_at": self.svc.now(),
-                                      "heartbeat_at": self.svc.now(), "error": error}
+        with self.ctx.store.write() as session:
+            values: dict[str, Any] = {"state": state, "finished_at": self.ctx.now(),
+                                      "heartbeat_at": self.ctx.now(), "error": error}
             if result is not None:
                 values.update(result=json.dumps(result, ensure_ascii=False), rows_done=result["rows"],
                               bytes_done=size)
             session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
+class HasJobs(Protocol):
+    """What a runner is given (the IssuerService): where the jobs' use cases come from."""
+
+    @property
+    def jobs(self) -> Jobs: ...
+
+
 class JobRunner(threading.Thread):
     """Runs queued jobs in the background of a serving process."""
 
-    def __init__(self, service: "IssuerService", poll: float = 1.0) -> None:
+    def __init__(self, owner: HasJobs, poll: float = 1.0) -> None:
         super().__init__(name="socpass-jobs", daemon=True)
-        self.jobs = Jobs(service)
+        self.jobs = owner.jobs
         self.poll = poll
         self.wake = threading.Event()
         self.stopping = threading.Event()

@@ -20,23 +20,21 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.audit import safe_cell
+from issuer.context import Context
 from issuer.errors import NotFound
 from issuer.keyring import Keyring
 from issuer.linkkey import derive_secret, secret_hash
 from issuer.registry import check_registry_id
-from issuer.storage import queries as store
+from issuer.storage import queries
 from issuer.storage.models import CredentialRow, WalletLink
 from shared.errors import InputError
-
-if TYPE_CHECKING:
-    from issuer.service import IssuerService
 
 WALLET_PREFIX = "/w/"
 CSV_COLUMNS = ("registry_id", "url", "state")
@@ -72,14 +70,14 @@ def ensure_first_links(session: Session, keyring: Keyring, registry_ids: Sequenc
     if fresh:
         try:
             with session.begin_nested():
-                store.insert_many(session, _LINKS, first_links(wanted))
+                queries.insert_many(session, _LINKS, first_links(wanted))
             return len(wanted)
         except IntegrityError:
             pass  # some had a link (every credential of theirs revoked): ask, as below
     have = set(session.scalars(select(_LINKS.c.registry_id).where(
         _LINKS.c.registry_id.in_(wanted), _LINKS.c.generation.is_not(None))))
     new = [rid for rid in wanted if rid not in have]
-    store.insert_many(session, _LINKS, first_links(new))
+    queries.insert_many(session, _LINKS, first_links(new))
     return len(new)
 
 
@@ -120,79 +118,79 @@ class ExportFilter:
 
 
 class CitizenLinks:
-    def __init__(self, service: "IssuerService") -> None:
-        self.svc = service
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     # --- one registry entry ----------------------------------------------------------------------
 
     def new_link(self, credential_id: str) -> dict[str, Any]:
         """The next generation for the credential's registry entry; the live link stops working."""
-        now = self.svc.now()
-        with self.svc.store.write() as session:
-            row = store.get_credential(session, credential_id)
+        now = self.ctx.now()
+        with self.ctx.store.write() as session:
+            row = queries.get_credential(session, credential_id)
             revoked = _revoke_live(session, row.registry_id, now)
             generation = (session.scalar(select(func.max(WalletLink.generation)).where(
                 WalletLink.registry_id == row.registry_id)) or 0) + 1
-            key = self.svc.keyring.link_key(session)
+            key = self.ctx.keyring.link_key(session)
             assert key is not None
             secret = derive_secret(key, row.registry_id, generation)
             session.add(WalletLink(registry_id=row.registry_id, generation=generation,
-                                   secret_hash=secret_hash(secret), created_by=self.svc.actor,
+                                   secret_hash=secret_hash(secret), created_by=self.ctx.actor,
                                    created_at=now))
-            store.add_event(session, at=now, actor=self.svc.actor, action="wallet_link",
+            queries.add_event(session, at=now, actor=self.ctx.actor, action="wallet_link",
                             credential_id=row.id, detail={"registry_id": row.registry_id,
                                                           "generation": generation,
                                                           "previous_links_revoked": revoked})
-            base = store.require_issuer(session).url
+            base = queries.require_issuer(session).url
         return _link(credential_id, base, secret, generation)
 
     def revoke_links(self, credential_id: str) -> dict[str, Any]:
         """Switch the registry entry's link off, without a successor."""
-        now = self.svc.now()
-        with self.svc.store.write() as session:
-            row = store.get_credential(session, credential_id)
+        now = self.ctx.now()
+        with self.ctx.store.write() as session:
+            row = queries.get_credential(session, credential_id)
             revoked = _revoke_live(session, row.registry_id, now)
             if revoked:
-                store.add_event(session, at=now, actor=self.svc.actor, action="wallet_link_revoke",
+                queries.add_event(session, at=now, actor=self.ctx.actor, action="wallet_link_revoke",
                                 credential_id=row.id, detail={"registry_id": row.registry_id,
                                                               "links_revoked": revoked})
         return {"credential_id": credential_id, "links_revoked": revoked}
 
     def show(self, credential_id: str) -> dict[str, Any]:
         """The live link of the credential's registry entry, handed out again (audited)."""
-        now = self.svc.now()
-        with self.svc.store.write() as session:
-            row = store.get_credential(session, credential_id)
+        now = self.ctx.now()
+        with self.ctx.store.write() as session:
+            row = queries.get_credential(session, credential_id)
             found = self._live_secret(session, row.registry_id)
             if found is None:
                 raise NotFound("у записи нет действующей ссылки: создайте новую / the registry "
                                "entry has no live link: make a new one", code="no_link")
             secret, generation = found
-            store.add_event(session, at=now, actor=self.svc.actor, action="wallet_link_show",
+            queries.add_event(session, at=now, actor=self.ctx.actor, action="wallet_link_show",
                             credential_id=row.id, detail={"registry_id": row.registry_id,
                                                           "generation": generation})
-            base = store.require_issuer(session).url
+            base = queries.require_issuer(session).url
         return _link(credential_id, base, secret, generation)
 
     def url_of(self, credential_id: str) -> str | None:
         """The live link of a credential just issued, for the caller that issued it (the API):
         part of that issuance, not a separate hand-out."""
-        with self.svc.store.read() as session:
-            row = store.get_credential(session, credential_id)
+        with self.ctx.store.read() as session:
+            row = queries.get_credential(session, credential_id)
             found = self._live_secret(session, row.registry_id)
-            base = store.require_issuer(session).url
+            base = queries.require_issuer(session).url
         return None if found is None else base + WALLET_PREFIX + found[0]
 
     def link_info(self, credential_id: str) -> dict[str, Any] | None:
         """When the live link of the registry entry was made and by whom (never the secret)."""
-        with self.svc.store.read() as session:
-            row = store.get_credential(session, credential_id)
+        with self.ctx.store.read() as session:
+            row = queries.get_credential(session, credential_id)
             link = session.scalars(select(WalletLink).where(
                 WalletLink.registry_id == row.registry_id, WalletLink.revoked_at.is_(None))
                 .order_by(WalletLink.created_at.desc(), WalletLink.id.desc())).first()
             if link is None:
                 return None
-            return {"created_at": link.created_at.astimezone(self.svc.tz).isoformat(),
+            return {"created_at": link.created_at.astimezone(self.ctx.tz).isoformat(),
                     "created_by": link.created_by, "generation": link.generation,
                     "exportable": link.generation is not None}
 
@@ -201,7 +199,7 @@ class CitizenLinks:
             WalletLink.registry_id == registry_id, WalletLink.revoked_at.is_(None)))
         if generation is None:
             return None
-        key = self.svc.keyring.link_key(session, create=False)
+        key = self.ctx.keyring.link_key(session, create=False)
         if key is None:
             return None
         return derive_secret(key, registry_id, generation), generation
@@ -214,7 +212,7 @@ class CitizenLinks:
         c = CredentialRow
         without_link = ~exists().where(_LINKS.c.registry_id == c.registry_id,
                                        _LINKS.c.generation.is_not(None))
-        with self.svc.store.read() as session:
+        with self.ctx.store.read() as session:
             probe = select(c.registry_id).where(without_link)
             if registry_ids:
                 probe = probe.where(c.registry_id.in_(registry_ids))
@@ -222,7 +220,7 @@ class CitizenLinks:
                 return 0
         made, after = 0, ""
         while True:
-            with self.svc.store.write() as session:
+            with self.ctx.store.write() as session:
                 stmt = (select(c.registry_id).where(c.registry_id > after).distinct()
                         .order_by(c.registry_id).limit(CHUNK))
                 if registry_ids:
@@ -230,8 +228,8 @@ class CitizenLinks:
                 chunk = list(session.scalars(stmt))
                 if not chunk:
                     return made
-                made += ensure_first_links(session, self.svc.keyring, chunk, now=self.svc.now(),
-                                           actor=self.svc.actor)
+                made += ensure_first_links(session, self.ctx.keyring, chunk, now=self.ctx.now(),
+                                           actor=self.ctx.actor)
             after = chunk[-1]
 
     def export(self, filters: ExportFilter, *, channel: str) -> tuple[int, Iterator[str]]:
@@ -242,10 +240,10 @@ class CitizenLinks:
         The CSV is streamed from the database CHUNK rows at a time, never held whole.
         """
         self.backfill(filters.registry_ids)
-        now = self.svc.now()
+        now = self.ctx.now()
         since = self._since(filters.since)
-        with self.svc.store.write() as session:
-            self.svc.keyring.link_key(session)  # a wrong passphrase fails here, before the event
+        with self.ctx.store.write() as session:
+            self.ctx.keyring.link_key(session)  # a wrong passphrase fails here, before the event
             rows = session.scalar(select(func.count()).select_from(_LINKS)
                                   .where(*_export_conditions(since, filters.registry_ids))) or 0
             ids = filters.registry_ids
@@ -254,12 +252,12 @@ class CitizenLinks:
                 "since": filters.since.isoformat() if filters.since else None,
                 "registry_ids": (list(ids) if ids and len(ids) <= LISTED_IN_AUDIT
                                  else len(ids) if ids else None)}
-            store.add_event(session, at=now, actor=self.svc.actor, action="links_export",
+            queries.add_event(session, at=now, actor=self.ctx.actor, action="links_export",
                             detail=detail)
         return rows, self._csv(since, filters.registry_ids, now)
 
     def _since(self, day: date | None) -> datetime | None:
-        return None if day is None else datetime.combine(day, time(0), tzinfo=self.svc.tz)
+        return None if day is None else datetime.combine(day, time(0), tzinfo=self.ctx.tz)
 
     def _csv(self, since: datetime | None, registry_ids: tuple[str, ...] | None,
              now: datetime) -> Iterator[str]:
@@ -267,9 +265,9 @@ class CitizenLinks:
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         yield buf.getvalue()
-        with self.svc.store.read() as session:
-            key = self.svc.keyring.link_key(session, create=False)
-            base = store.require_issuer(session).url + WALLET_PREFIX
+        with self.ctx.store.read() as session:
+            key = self.ctx.keyring.link_key(session, create=False)
+            base = queries.require_issuer(session).url + WALLET_PREFIX
             after = 0
             while key is not None:
                 chunk = session.execute(

@@ -1,7 +1,9 @@
 """The issuer's use cases: init, issue, revoke/suspend/reinstate, keys, status lists, publication.
 
 The CLI and the web app call these methods and nothing else. Every method that changes state
-commits before it returns. The clock is injected (`clock()` returns an aware datetime).
+commits before it returns. `IssuerService` builds the `Context` (issuer.context) its use cases
+share; the modules of the console's, the API's and the citizen's page's other use cases
+(accounts, links, wallet, jobs, the audit log, the import) take that context, never the service.
 """
 from __future__ import annotations
 
@@ -9,52 +11,42 @@ import copy
 import json
 import logging
 import re
-import secrets
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer import publishing, registry
+from issuer import importer, issuance, publishing, registry
+from issuer.auditlog import AuditLog
 from issuer.config import Settings
-from issuer.errors import AlreadyInitialized, AlreadyIssued, InvalidState
-from issuer.keyring import Keyring, check_algorithm, load_import_pem
-from issuer.links import ensure_first_links
-from issuer.registry import data_hash, end_of_day, new_credential_id, normalized_data, search_key
-from issuer.statusalloc import StatusAllocator
-from issuer.storage import queries as store
+from issuer.context import Clock, Context, utc_now
+from issuer.errors import AlreadyInitialized, InvalidState
+from issuer.jobs import Jobs
+from issuer.keyring import check_algorithm, load_import_pem
+from issuer.links import CitizenLinks
+from issuer.registry import search_key
+from issuer.storage import queries
 from issuer.storage.engine import Store
 from issuer.storage.models import CredentialRow, Issuer
-from shared.credential import Credential, HolderData, StatusRef
-from shared.errors import InputError, SocpassError
+from issuer.wallet import Wallet
+from shared.credential import HolderData
+from shared.errors import InputError
 from shared.keys import algorithm_for_key
-from shared.publication import IssuerMetadata, status_list_uri
+from shared.publication import IssuerMetadata
 from shared.qrtext import encode as qr_encode
-from shared.token import CREDENTIAL_TYP, sign
 
 if TYPE_CHECKING:
     from issuer.accounts import Accounts, ApiTokens
-    from issuer.auditlog import AuditLog
-    from issuer.jobs import Jobs
-    from issuer.links import CitizenLinks
-    from issuer.wallet import Wallet
 
 log = logging.getLogger("socpass.issuer")
 
-Clock = Callable[[], datetime]
 _ISSUER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 _REGION = re.compile(r"[0-9]{2,3}")
 MAX_REASON = 500
-REPLACED = "replaced"
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _reason(reason: str | None) -> str:
@@ -65,23 +57,11 @@ def _reason(reason: str | None) -> str:
     return text
 
 
-def suspended_refusal() -> InvalidState:
-    """An import does not replace a suspended credential: the operator reinstates it first."""
-    return InvalidState("удостоверение приостановлено: сначала возобновите его (reinstate) "
-                        "/ the credential is suspended: reinstate it first")
-
-
 class IssuerService:
     def __init__(self, settings: Settings, store_: Store, *, clock: Clock = utc_now,
                  actor: str = "system") -> None:
-        self.settings = settings
-        self.store = store_
-        self.clock = clock
-        self.actor = actor
-        self.tz = ZoneInfo(settings.timezone)
-        self.keyring = Keyring(settings.passphrase)
+        self.ctx = Context.build(settings, store_, clock=clock, actor=actor)
         self.status_tokens = publishing.StatusTokenCache()
-        self.randbelow: Callable[[int], int] = secrets.randbelow  # status indexes; tests replace it
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now, actor: str = "system") -> "IssuerService":
@@ -94,65 +74,57 @@ class IssuerService:
     def acting_as(self, actor: str) -> "IssuerService":
         """The same service (store, keys, caches) recording `actor` in the audit trail."""
         clone = copy.copy(self)
-        clone.actor = actor
+        clone.ctx = self.ctx.acting_as(actor)
         return clone
 
-    # Use cases of the console, the API and the citizen's page, one module each.
+    # What the views, the CLI and the demo read of the context.
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    def today(self) -> date:
+        return self.ctx.today()
+
+    # Use cases of the console, the API and the citizen's page, one module each. issuer.accounts
+    # is imported on first use: importing it hashes a dummy password (argon2, 64 MiB), which a
+    # CLI command such as `import` never needs (its peak RSS would grow by a third).
     @property
     def accounts(self) -> "Accounts":
         from issuer.accounts import Accounts
 
-        return Accounts(self)
+        return Accounts(self.ctx)
 
     @property
     def api_tokens(self) -> "ApiTokens":
         from issuer.accounts import ApiTokens
 
-        return ApiTokens(self)
+        return ApiTokens(self.ctx)
 
     @property
-    def wallet(self) -> "Wallet":
-        from issuer.wallet import Wallet
-
-        return Wallet(self)
+    def wallet(self) -> Wallet:
+        return Wallet(self.ctx)
 
     @property
-    def links(self) -> "CitizenLinks":
-        from issuer.links import CitizenLinks
-
-        return CitizenLinks(self)
+    def links(self) -> CitizenLinks:
+        return CitizenLinks(self.ctx)
 
     @property
-    def jobs(self) -> "Jobs":
-        from issuer.jobs import Jobs
-
-        return Jobs(self)
+    def jobs(self) -> Jobs:
+        return Jobs(self.ctx)
 
     @property
-    def audit(self) -> "AuditLog":
-        from issuer.auditlog import AuditLog
-
-        return AuditLog(self)
+    def audit(self) -> AuditLog:
+        return AuditLog(self.ctx)
 
     def __enter__(self) -> "IssuerService":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def now(self) -> datetime:
-        now = self.clock()
-        if now.tzinfo is None:
-            raise ValueError("clock must return an aware datetime")
-        return now.replace(microsecond=0)  # tokens carry whole seconds; so do the records
-
-    def today(self, now: datetime | None = None) -> date:
-        return (now or self.now()).astimezone(self.tz).date()
-
-    def _allocator(self, issuer: Issuer) -> StatusAllocator:
-        return StatusAllocator(list_size=self.settings.status_list_size,
-                               uri_for=lambda list_id: status_list_uri(issuer.url, list_id),
-                               randbelow=self.randbelow)
 
     # --- init ---------------------------------------------------------------------------------
 
@@ -182,170 +154,73 @@ class IssuerService:
                 raise InputError(f"--alg {alg} не подходит к ключу {key_alg} / does not match the key "
                                  f"({key_alg})", code="invalid_alg")
         alg = key_alg or alg or "ES256"
-        now = self.now()
+        now = self.ctx.now()
         try:
             with self.store.write() as session:
-                if store.get_issuer(session) is not None:
+                if queries.get_issuer(session) is not None:
                     raise AlreadyInitialized()
                 issuer = Issuer(id=1, iss=issuer_id, name=name, url=url, alg=alg,
                                 region=region.strip() if region else None,
                                 timezone=self.settings.timezone, created_at=now)
                 session.add(issuer)
                 session.flush()
-                key = self.keyring.add(session, now=now, alg=alg, private_key=private_key)
-                self.keyring.link_key(session)  # the citizens' links' key, sealed like the keys
-                self._allocator(issuer).ensure_list(session, now=now)
-                store.add_event(session, at=now, actor=self.actor, action="init", kid=key.kid,
+                key = self.ctx.keyring.add(session, now=now, alg=alg, private_key=private_key)
+                self.ctx.keyring.link_key(session)  # the citizens' links' key, sealed like the keys
+                self.ctx.allocator(issuer).ensure_list(session, now=now)
+                queries.add_event(session, at=now, actor=self.ctx.actor, action="init", kid=key.kid,
                                 detail={"iss": issuer_id})
         except IntegrityError as err:  # another process initialised at the same moment
             raise AlreadyInitialized() from err
         log.info("issuer %s initialised with key %s", issuer_id, key.kid)
         return {"iss": issuer_id, "name": name, "url": url, "alg": alg, "region": issuer.region,
                 "timezone": issuer.timezone, "kid": key.kid,
-                "created_at": now.astimezone(self.tz).isoformat()}
+                "created_at": now.astimezone(self.ctx.tz).isoformat()}
 
     def issuer_info(self) -> dict[str, Any]:
         with self.store.read() as session:
-            i = store.require_issuer(session)
+            i = queries.require_issuer(session)
             return {"iss": i.iss, "name": i.name, "url": i.url, "alg": i.alg, "region": i.region,
                     "timezone": self.settings.timezone,
-                    "created_at": i.created_at.astimezone(self.tz).isoformat()}
+                    "created_at": i.created_at.astimezone(self.ctx.tz).isoformat()}
 
     # --- issue ----------------------------------------------------------------------------------
 
     def validate(self, ctype: str, data: dict[str, Any], *, now: datetime | None = None) -> HolderData:
-        return registry.validate(ctype, data, today=self.today(now))
+        return registry.validate(ctype, data, today=self.ctx.today(now))
 
     def problems(self, ctype: str, data: dict[str, Any]) -> list[InputError]:
         """Every problem of the data at once (`validate` raises the first): for forms."""
-        return registry.all_problems(ctype, data, today=self.today())
+        return registry.all_problems(ctype, data, today=self.ctx.today())
 
     def issue(self, ctype: str, data: dict[str, Any], replace: bool = False) -> dict[str, Any]:
-        now = self.now()
+        now = self.ctx.now()
         hd = self.validate(ctype, data, now=now)
         with self.store.write() as session:
-            row = self.issue_in(session, hd, now=now, replace=replace)
+            row = issuance.issue_one(self.ctx, session, hd, now=now, replace=replace)
             return self._issue_result(session, row)
 
-    def issue_in(self, session: Session, hd: HolderData, *, now: datetime, replace: bool) -> CredentialRow:
-        """Issue inside the caller's transaction (the importer batches many)."""
-        live = store.live_credential(session, hd.registry_id, for_update=True)
-        if live is not None and live.expires_at > now and not replace:
-            raise AlreadyIssued(
-                f"у номера реестра {hd.registry_id} уже есть действующее удостоверение {live.id}; "
-                f"для замены используйте --replace / registry_id already has a live credential; "
-                "use --replace to replace it")
-        if live is not None:
-            self._set_state(session, live, "revoked", REPLACED, now)
-            session.flush()  # the one-live-credential index must see it revoked first
-        row = self._create(session, hd, now)
-        if live is not None:
-            live.replaced_by = row.id
-        return row
-
-    def reconcile_in(self, session: Session, hd: HolderData, *, now: datetime) -> str:
-        """Import one registry entry: "issued", "updated" or "unchanged"."""
-        live = store.live_credential(session, hd.registry_id, for_update=True)
-        if live is None:
-            self._create(session, hd, now)
-            return "issued"
-        if live.data_hash == data_hash(normalized_data(hd)) and live.expires_at > now:
-            return "unchanged"
-        if live.state == "suspended":
-            raise suspended_refusal()
-        self.issue_in(session, hd, now=now, replace=True)
-        return "updated"
-
-    def reconcile_batch(self, session: Session, batch: list[tuple[int, HolderData]], *,
-                        now: datetime) -> tuple[list[str], list[tuple[int, str]]]:
-        """`reconcile_in` for many (line, data) rows at once: outcomes and refused rows."""
-        from issuer.bulkissue import reconcile_batch
-
-        return reconcile_batch(self, session, batch, now=now)
-
-    def _create(self, session: Session, hd: HolderData, now: datetime) -> CredentialRow:
-        issuer = store.require_issuer(session)
-        key_row, private_key = self.keyring.active(session)
-        data = normalized_data(hd)
-        expires = end_of_day(hd.valid_until, self.tz)
-        iat, exp = int(now.timestamp()), int(expires.timestamp())
-
-        def insert(status_list: Any, idx: int) -> CredentialRow:
-            jti = new_credential_id()
-            cred = Credential(type=hd.type, holder=hd.holder, region=hd.region, issuer=issuer.iss,
-                              issued_at=iat, expires_at=exp, jti=jti,
-                              status=StatusRef(idx=idx, uri=status_list.uri),
-                              children=hd.children, category=hd.category)
-            token = sign(cred.to_claims(), private_key, key_row.kid, CREDENTIAL_TYP)
-            row = CredentialRow(id=jti, registry_id=hd.registry_id, type=hd.type,
-                                data=json.dumps(data, ensure_ascii=False, sort_keys=True),
-                                data_hash=data_hash(data), kid=key_row.kid,
-                                status_list_id=status_list.id, status_idx=idx, state="valid",
-                                issued_at=now, expires_at=expires, updated_at=now, token=token,
-                                search_name=search_key(hd.holder.full_name))
-            session.add(row)
-            session.flush()
-            return row
-
-        def on_conflict() -> None:
-            if store.live_credential(session, hd.registry_id) is not None:
-                raise AlreadyIssued(f"номер реестра {hd.registry_id} только что выдан другим процессом "
-                                    "/ registry_id was just issued by another process")
-
-        row = self._allocator(issuer).place(session, insert, now=now, on_conflict=on_conflict)
-        ensure_first_links(session, self.keyring, [hd.registry_id], now=now, actor=self.actor)
-        store.add_event(session, at=now, actor=self.actor, action="issue", credential_id=row.id,
-                        kid=row.kid, detail={"type": row.type, "registry_id": row.registry_id,
-                                             "status_list": row.status_list_id,
-                                             "before": None, "after": "valid"})
-        log.info("issued credential %s (%s) with key %s", row.id, row.type, row.kid)
-        return row
-
     def _issue_result(self, session: Session, row: CredentialRow) -> dict[str, Any]:
-        uri = store.get_status_list(session, row.status_list_id).uri
+        uri = queries.get_status_list(session, row.status_list_id).uri
         return {"id": row.id, "token": row.token, "qr_text": qr_encode(row.token),
                 "status": {"idx": row.status_idx, "uri": uri},
-                "expires_at": row.expires_at.astimezone(self.tz).isoformat()}
+                "expires_at": row.expires_at.astimezone(self.ctx.tz).isoformat()}
 
     def credential(self, credential_id: str) -> dict[str, Any]:
         """One credential as the ministry sees it (with the registry data)."""
         with self.store.read() as session:
-            row = store.get_credential(session, credential_id)
+            row = queries.get_credential(session, credential_id)
             return self._describe(session, row) | {"data": json.loads(row.data), "token": row.token,
                                                    "qr_text": qr_encode(row.token)}
 
     def import_csv(self, source: str | Path | BinaryIO, *,
                    progress: Callable[[int], None] | None = None,
                    file_name: str | None = None) -> dict[str, Any]:
-        """Import a registry file; each credential gets its own event, the run one more."""
-        from issuer.importer import import_csv
-
-        if file_name is None and isinstance(source, (str, Path)):
-            file_name = Path(source).name
-        try:
-            summary = import_csv(self, source, progress=progress)
-        except SocpassError as err:
-            self.record_failed_import(file_name, err.code, err.description)
-            raise
-        with self.store.write() as session:
-            store.add_event(session, at=self.now(), actor=self.actor, action="import",
-                            detail={"file": file_name, "rows": summary["rows"],
-                                    "issued": summary["issued"], "updated": summary["updated"],
-                                    "unchanged": summary["unchanged"],
-                                    "rejected": summary["errors_total"]})
-        return summary
-
-    def record_failed_import(self, file_name: str | None, code: str, message: str) -> None:
-        """A registry file refused as a whole (not a CSV, no header...) or an import that broke
-        off is an audit event too: the log shows every attempt, not only the ones that ran."""
-        with self.store.write() as session:
-            store.add_event(session, at=self.now(), actor=self.actor, action="import_failed",
-                            reason=message, detail={"file": file_name, "error": code})
+        return importer.import_registry(self.ctx, source, progress=progress, file_name=file_name)
 
     def reissue(self, credential_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """The family's data changed: revoke the credential and issue a new one in one step."""
         with self.store.read() as session:
-            old = store.get_credential(session, credential_id)
+            old = queries.get_credential(session, credential_id)
             registry_id, ctype, state = old.registry_id, old.type, old.state
         if state == "revoked":
             raise InvalidState("удостоверение уже отозвано; выпустите новое / already revoked; issue "
@@ -359,7 +234,7 @@ class IssuerService:
         """By registry id (exact or prefix), credential id, or the name (its beginning; on
         PostgreSQL with pg_trgm any part of it), every way through an index; newest first."""
         with self.store.read() as session:
-            total, rows = store.search_credentials(session, query=query.strip(), name=search_key(query),
+            total, rows = queries.search_credentials(session, query=query.strip(), name=search_key(query),
                                                    state=state, ctype=ctype, limit=limit,
                                                    offset=offset,
                                                    mode=self.store.name_search_mode())
@@ -373,8 +248,8 @@ class IssuerService:
         return {"id": row.id, "registry_id": row.registry_id, "type": row.type,
                 "category": data.get("category"), "children": data.get("children"), "name": name,
                 "birth_date": holder.get("birth_date"), "state": row.state, "reason": row.reason,
-                "issued_at": row.issued_at.astimezone(self.tz).isoformat(),
-                "expires_at": row.expires_at.astimezone(self.tz).isoformat(),
+                "issued_at": row.issued_at.astimezone(self.ctx.tz).isoformat(),
+                "expires_at": row.expires_at.astimezone(self.ctx.tz).isoformat(),
                 "valid_until": data.get("valid_until"), "replaced_by": row.replaced_by}
 
     # --- status changes -------------------------------------------------------------------------
@@ -389,9 +264,9 @@ class IssuerService:
         return self._change(credential_id, "valid", None)
 
     def _change(self, credential_id: str, target: str, reason: str | None) -> dict[str, Any]:
-        now = self.now()
+        now = self.ctx.now()
         with self.store.write() as session:
-            row = store.get_credential(session, credential_id, for_update=True)
+            row = queries.get_credential(session, credential_id, for_update=True)
             if row.state == "revoked" and target != "revoked":
                 raise InvalidState(
                     f"удостоверение {row.id} отозвано, это окончательно; выпустите новое "
@@ -407,82 +282,82 @@ class IssuerService:
         action = {"revoked": "revoke", "suspended": "suspend", "valid": "reinstate"}[target]
         before = row.state
         row.state, row.reason, row.updated_at = target, reason, now
-        store.bump_list_version(session, row.status_list_id)
-        store.add_event(session, at=now, actor=self.actor, action=action, credential_id=row.id,
+        queries.bump_list_version(session, row.status_list_id)
+        queries.add_event(session, at=now, actor=self.ctx.actor, action=action, credential_id=row.id,
                         reason=reason, detail={"registry_id": row.registry_id, "before": before,
                                                "after": target})
         log.info("credential %s: %s", row.id, action)
 
     def _describe(self, session: Session, row: CredentialRow) -> dict[str, Any]:
-        uri = store.get_status_list(session, row.status_list_id).uri
+        uri = queries.get_status_list(session, row.status_list_id).uri
         return {"id": row.id, "type": row.type, "state": row.state, "reason": row.reason,
                 "registry_id": row.registry_id, "kid": row.kid,
-                "issued_at": row.issued_at.astimezone(self.tz).isoformat(),
-                "expires_at": row.expires_at.astimezone(self.tz).isoformat(),
-                "updated_at": row.updated_at.astimezone(self.tz).isoformat(),
+                "issued_at": row.issued_at.astimezone(self.ctx.tz).isoformat(),
+                "expires_at": row.expires_at.astimezone(self.ctx.tz).isoformat(),
+                "updated_at": row.updated_at.astimezone(self.ctx.tz).isoformat(),
                 "status": {"idx": row.status_idx, "uri": uri}, "replaced_by": row.replaced_by}
 
     # --- keys -------------------------------------------------------------------------------------
 
     def keys(self) -> dict[str, Any]:
         with self.store.read() as session:
-            store.require_issuer(session)
-            return {"keys": self.keyring.describe(session, now=self.now())}
+            queries.require_issuer(session)
+            return {"keys": self.ctx.keyring.describe(session, now=self.ctx.now())}
 
     def rotate_key(self, alg: str | None = None) -> dict[str, Any]:
-        now = self.now()
+        now = self.ctx.now()
         with self.store.write() as session:
-            store.require_issuer(session)
-            new, old = self.keyring.rotate(session, now=now, alg=alg)
-            store.add_event(session, at=now, actor=self.actor, action="key_rotate", kid=new.kid,
+            queries.require_issuer(session)
+            new, old = self.ctx.keyring.rotate(session, now=now, alg=alg)
+            queries.add_event(session, at=now, actor=self.ctx.actor, action="key_rotate", kid=new.kid,
                             detail={"retired": old.kid if old else None})
         return {"active": new.kid, "alg": new.alg, "retired": old.kid if old else None}
 
     def retire_key(self, kid: str) -> dict[str, Any]:
-        return self._key_op(kid, "key_retire", self.keyring.retire)
+        return self._key_op(kid, "key_retire", self.ctx.keyring.retire)
 
     def withdraw_key(self, kid: str) -> dict[str, Any]:
-        return self._key_op(kid, "key_withdraw", self.keyring.withdraw)
+        return self._key_op(kid, "key_withdraw", self.ctx.keyring.withdraw)
 
     def _key_op(self, kid: str, action: str, op: Callable[..., Any]) -> dict[str, Any]:
-        now = self.now()
+        now = self.ctx.now()
         with self.store.write() as session:
-            store.require_issuer(session)
+            queries.require_issuer(session)
             row = op(session, kid, now=now)
-            store.add_event(session, at=now, actor=self.actor, action=action, kid=kid)
+            queries.add_event(session, at=now, actor=self.ctx.actor, action=action, kid=kid)
             session.flush()
-            return next(k for k in self.keyring.describe(session, now=now) if k["kid"] == row.kid)
+            return next(k for k in self.ctx.keyring.describe(session, now=now) if k["kid"] == row.kid)
 
     def jwks(self) -> dict[str, Any]:
         with self.store.read() as session:
-            store.require_issuer(session)
-            return self.keyring.jwks(session, now=self.now())
+            queries.require_issuer(session)
+            return self.ctx.keyring.jwks(session, now=self.ctx.now())
 
     # --- publication ------------------------------------------------------------------------------
 
     def metadata(self) -> IssuerMetadata:
         with self.store.read() as session:
-            i = store.require_issuer(session)
-            lists = tuple(row.uri for row in store.status_lists(session))
+            i = queries.require_issuer(session)
+            lists = tuple(row.uri for row in queries.status_lists(session))
             return IssuerMetadata(iss=i.iss, name=i.name, url=i.url, region=i.region,
                                   timezone=self.settings.timezone, status_lists=lists)
 
     def status_list_ids(self) -> list[str]:
         with self.store.read() as session:
-            return [row.id for row in store.status_lists(session)]
+            return [row.id for row in queries.status_lists(session)]
 
     def status_list_token(self, list_id: str) -> str:
         """The signed list: reused from memory while nothing changed and it is fresh enough."""
-        now = self.now()
+        now = self.ctx.now()
         with self.store.read() as session:
-            issuer = store.require_issuer(session)
-            row = store.get_status_list(session, list_id)
-            key_row, private_key = self.keyring.active(session)
+            issuer = queries.require_issuer(session)
+            row = queries.get_status_list(session, list_id)
+            key_row, private_key = self.ctx.keyring.active(session)
             cached = self.status_tokens.get(list_id, version=row.version, kid=key_row.kid, now=now,
                                             max_age=publishing.reuse_window(self.settings.status_ttl))
             if cached is not None:
                 return cached
-            entries = store.non_valid_entries(session, list_id)
+            entries = queries.non_valid_entries(session, list_id)
         token = publishing.sign_list(row, entries, issuer=issuer.iss, key=private_key,
                                      kid=key_row.kid, now=now, ttl=self.settings.status_ttl,
                                      lifetime=self.settings.status_lifetime)
@@ -526,8 +401,8 @@ class IssuerService:
         from issuer.wallet import grouped, where_to_use
 
         with self.store.read() as session:
-            row = store.get_credential(session, credential_id)
-            issuer_name = store.require_issuer(session).name
+            row = queries.get_credential(session, credential_id)
+            issuer_name = queries.require_issuer(session).name
         data = json.loads(row.data)
         if layout == "a4":
             uses = grouped(where_to_use(row.type, data.get("category"), data.get("children")))

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
+from issuer.context import Context
 from issuer.errors import NotFound
 from issuer.linkkey import secret_hash
-from issuer.storage import queries as store
+from issuer.storage import queries
 from issuer.storage.models import CredentialRow, WalletLink
 from shared.credential import CATEGORIES, TYPES
 from shared.qrtext import encode as qr_encode
-
-if TYPE_CHECKING:
-    from issuer.service import IssuerService
 
 SHOW_AT_ENTRANCE = ("Покажите QR-код на кассе или на входе вместе с документом, удостоверяющим "
                     "личность (паспорт, свидетельство о рождении ребёнка).")
@@ -68,8 +66,8 @@ def _ru_date(iso: str) -> str:
 
 
 class Wallet:
-    def __init__(self, service: "IssuerService") -> None:
-        self.svc = service
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     def _resolve(self, session: Any, secret: str) -> CredentialRow:
         if not secret or len(secret) > 64:
@@ -78,21 +76,21 @@ class Wallet:
             WalletLink.secret_hash == secret_hash(secret))).first()
         if link is None or link.revoked_at is not None:
             raise NotFound("ссылка недействительна / link not valid", code="link_not_found")
-        rows = store.credentials_of(session, link.registry_id)
+        rows = queries.credentials_of(session, link.registry_id)
         if not rows:
             raise NotFound("ссылка недействительна / link not valid", code="link_not_found")
         return rows[0]
 
     def credential_id(self, secret: str) -> str:
-        with self.svc.store.read() as session:
+        with self.ctx.store.read() as session:
             return self._resolve(session, secret).id
 
     def page(self, secret: str) -> dict[str, Any]:
         """Everything the citizen's page shows."""
-        now = self.svc.now()
-        with self.svc.store.read() as session:
+        now = self.ctx.now()
+        with self.ctx.store.read() as session:
             row = self._resolve(session, secret)
-            issuer = store.require_issuer(session)
+            issuer = queries.require_issuer(session)
             issuer_name, iss = issuer.name, issuer.iss
             data = json.loads(row.data)
             state = row.state

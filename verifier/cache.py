@@ -39,7 +39,7 @@ from typing import Any
 from shared.errors import SocpassError, TokenError
 from shared.files import create_private, write_atomically
 from shared.jsonstrict import JSONFormatError, loads_strict
-from shared.keys import KeyResolver, StaticKeyResolver, public_jwk
+from shared.keys import KeyResolver, StaticKeyResolver, VerificationKey, public_jwk
 from shared.statuslist import StatusListToken
 from shared.trustlist import ACTIVE, TrustList, verify_trust_list
 from shared.verifiedissuer import PublicationRefused, VerifiedIssuer, verify_issuer

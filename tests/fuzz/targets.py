@@ -78,10 +78,10 @@ def _issuer_service():
 
 def registry_csv(data: bytes) -> None:
     """The CSV reader: every row becomes validated data or a line-numbered error."""
-    from issuer import importer
+    from issuer import registrycsv
 
     try:
-        for line, item in importer._parsed_rows(_issuer_service(), io.BytesIO(data)):  # noqa: SLF001
+        for line, item in registrycsv.parsed_rows(io.BytesIO(data), _issuer_service().today):
             assert line >= 2 and (isinstance(item, str) or item.registry_id)
     except InputError:
         pass

@@ -243,7 +243,7 @@ def test_bulk_appends_move_the_head(service: IssuerService) -> None:
     from issuer.importer import import_csv
 
     rows = "".join(f"large_family;H-{n};Иванова;Мария;;1988-04-12;4;;27;2030-05-31\n" for n in range(30))
-    import_csv(service, io.BytesIO(("type;registry_id;family_name;given_name;patronymic;birth_date;"
+    import_csv(service.ctx, io.BytesIO(("type;registry_id;family_name;given_name;patronymic;birth_date;"
                                     "children;category;region;valid_until\n" + rows).encode()),
                batch_size=10)
     with service.store.read() as session:

@@ -44,7 +44,7 @@ def starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def do_import(service: IssuerService, rows: list[str], batch_size: int = 4) -> dict:
-    return import_csv(service, io.BytesIO(csv_bytes(rows)), batch_size=batch_size)
+    return import_csv(service.ctx, io.BytesIO(csv_bytes(rows)), batch_size=batch_size)
 
 
 def assert_tokens_match_rows(service: IssuerService) -> None:
@@ -139,7 +139,7 @@ def test_errors_are_listed_in_the_order_of_the_file(service: IssuerService, star
             family("LF-3", valid_until="bad"), family("LF-4"), family("LF-5", name="Сломанова"),
             family("LF-6", valid_until="bad")]
     seen: list[int] = []
-    summary = import_csv(service, io.BytesIO(csv_bytes(rows)), batch_size=2, progress=seen.append)
+    summary = import_csv(service.ctx, io.BytesIO(csv_bytes(rows)), batch_size=2, progress=seen.append)
     assert [e["line"] for e in summary["errors"]] == [3, 4, 6, 7]
     assert counts(summary) == (2, 0, 0) and summary["errors_total"] == 4
     assert seen == [2, 5, 6]  # rows read when each full batch was committed, then the total
@@ -167,7 +167,7 @@ def test_rows_read_before_a_failing_stream_still_land(service: IssuerService, st
     rows = [family(f"LF-{i:04d}") for i in range(2000)]
     fail_after = len(csv_bytes(rows[:1200])) - 40  # in the middle of the third batch
     with pytest.raises(OSError):
-        import_csv(service, Broken(csv_bytes(rows), fail_after), batch_size=500)  # type: ignore[arg-type]
+        import_csv(service.ctx, Broken(csv_bytes(rows), fail_after), batch_size=500)  # type: ignore[arg-type]
     with service.store.read() as session:
         landed = set(session.scalars(select(CredentialRow.registry_id)))
     assert landed == {f"LF-{i:04d}" for i in range(1000)}

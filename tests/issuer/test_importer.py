@@ -157,7 +157,7 @@ def test_batches_commit_and_progress_is_reported(service: IssuerService, tmp_pat
     rows = [f"large_family;LF-{i};Иванова;Мария;;1988-04-12;4;;27;2031-05-31" for i in range(7)]
     rows.insert(3, "large_family;LF-X;Иванова;Мария;;1988-04-12;4;;27;bad")
     seen: list[int] = []
-    summary = import_csv(service, io.BytesIO(csv_bytes(rows)), progress=seen.append, batch_size=2)
+    summary = import_csv(service.ctx, io.BytesIO(csv_bytes(rows)), progress=seen.append, batch_size=2)
     assert counts(summary) == (7, 0, 0) and [e["line"] for e in summary["errors"]] == [5]
     assert seen == sorted(seen) and seen[-1] == 8 and len(seen) >= 4
 

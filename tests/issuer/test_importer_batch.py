@@ -9,8 +9,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select, text
 
-import issuer.bulkissue
-import issuer.service
+from issuer import issuance
 from issuer.config import Settings
 from issuer.importer import import_csv
 from issuer.service import IssuerService
@@ -29,14 +28,14 @@ def family(registry_id: str, *, children: int = 4, name: str = "Иванова",
 
 
 def do_import(service: IssuerService, rows: list[str], batch_size: int = 1000) -> dict:
-    return import_csv(service, io.BytesIO(csv_bytes(rows)), batch_size=batch_size)
+    return import_csv(service.ctx, io.BytesIO(csv_bytes(rows)), batch_size=batch_size)
 
 
 def no_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if the importer falls back to the row-by-row path."""
     def refuse(*args, **kwargs):
         raise AssertionError("the batch fell back to the row-by-row path")
-    monkeypatch.setattr(IssuerService, "reconcile_in", refuse)
+    monkeypatch.setattr(issuance, "reconcile_one", refuse)
 
 
 def credentials(service: IssuerService) -> list[CredentialRow]:
@@ -107,15 +106,14 @@ def refuse_writing(monkeypatch: pytest.MonkeyPatch, family_name: str = "Слом
                    message: str = "строка не записана / the row could not be written") -> None:
     """Rows of holders named `family_name` pass reading and fail while written, in bulk and row
     by row alike (the name's search key is made in both)."""
-    real = issuer.service.search_key
+    real = issuance.search_key
 
     def search_key(text: str) -> str:
         if text.startswith(family_name):
             raise InputError(message)
         return real(text)
 
-    monkeypatch.setattr(issuer.service, "search_key", search_key)
-    monkeypatch.setattr(issuer.bulkissue, "search_key", search_key)
+    monkeypatch.setattr(issuance, "search_key", search_key)
 
 
 def test_a_broken_row_in_a_batch_is_reported_and_the_others_land(
@@ -143,11 +141,11 @@ def test_a_suspended_credential_in_a_batch_is_refused_alone(
 
 def test_taken_and_repeated_random_indexes_are_drawn_again(
         service: IssuerService, monkeypatch: pytest.MonkeyPatch) -> None:
-    service.randbelow = lambda n: 7
+    service.ctx.randbelow = lambda n: 7
     first = service.issue("large_family", make_data())
     assert first["status"]["idx"] == 7
     draws = iter([7, 7, 9, 9, 11, 7, 13])
-    service.randbelow = lambda n: next(draws) % n
+    service.ctx.randbelow = lambda n: next(draws) % n
     no_row_by_row(monkeypatch)
     summary = do_import(service, [family("LF-1"), family("LF-2"), family("LF-3")])
     assert counts(summary) == (3, 0, 0)
@@ -160,10 +158,10 @@ def test_an_index_taken_by_another_process_meanwhile_is_retried(
         service: IssuerService, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check for taken indexes misses one (another process inserted it since): the bulk
     insert fails on the unique constraint, and the batch is redone row by row, which retries."""
-    service.randbelow = lambda n: 5
+    service.ctx.randbelow = lambda n: 5
     service.issue("large_family", make_data())
     draws = iter([5, 6, 8] + list(range(100, 200)))
-    service.randbelow = lambda n: next(draws) % n
+    service.ctx.randbelow = lambda n: next(draws) % n
     real_draw = StatusAllocator.draw
 
     def stale_draw(self, session, list_id, size, count):  # returns a taken index, unchecked

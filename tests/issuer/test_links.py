@@ -68,7 +68,7 @@ def test_an_imported_registry_gets_a_link_per_entry_in_bulk(service: IssuerServi
     listener = lambda conn, cursor, sql, *args: statements.append(sql)  # noqa: E731
     event.listen(service.store.engine, "before_cursor_execute", listener)
     try:
-        summary = import_csv(service, io.BytesIO(csv_bytes([family(f"LF-{i:03d}") for i in range(40)])),
+        summary = import_csv(service.ctx, io.BytesIO(csv_bytes([family(f"LF-{i:03d}") for i in range(40)])),
                              batch_size=10)
     finally:
         event.remove(service.store.engine, "before_cursor_execute", listener)
@@ -88,7 +88,7 @@ def test_an_imported_registry_gets_a_link_per_entry_in_bulk(service: IssuerServi
     # credential was revoked keeps its link when it comes back (the unique index says so).
     before = {r["registry_id"]: r["url"] for r in rows}
     service.revoke(service.search_credentials("LF-002")["items"][0]["id"], "ошибка")
-    summary = import_csv(service, io.BytesIO(csv_bytes([family("LF-000", children=6),
+    summary = import_csv(service.ctx, io.BytesIO(csv_bytes([family("LF-000", children=6),
                                                         family("LF-001"), family("LF-002"),
                                                         family("LF-NEW")])))
     assert (summary["issued"], summary["updated"], summary["unchanged"]) == (2, 1, 1)
@@ -175,7 +175,7 @@ def test_the_export_is_audited_without_secrets(service: IssuerService) -> None:
 
 def test_the_csv_is_streamed_in_chunks(service: IssuerService, monkeypatch) -> None:
     monkeypatch.setattr(issuer.links, "CHUNK", 4)
-    import_csv(service, io.BytesIO(csv_bytes([family(f"S-{i:02d}") for i in range(10)])))
+    import_csv(service.ctx, io.BytesIO(csv_bytes([family(f"S-{i:02d}") for i in range(10)])))
     rows, lines = service.links.export(ExportFilter(), channel="cli")
     assert not isinstance(lines, (list, tuple, str))  # a generator, read as the client reads
     pieces = list(lines)

@@ -40,7 +40,7 @@ def test_indexes_are_random_and_unique(service: IssuerService) -> None:
 
 
 def test_a_collision_is_retried_without_losing_the_transaction(service: IssuerService) -> None:
-    service.randbelow = scripted([7, 7, 7, 9])
+    service.ctx.randbelow = scripted([7, 7, 7, 9])
     a = service.issue("large_family", make_data())
     b = service.issue("large_family", make_data())  # 7 is taken twice over, then 9
     assert (a["status"]["idx"], b["status"]["idx"]) == (7, 9)
@@ -48,7 +48,7 @@ def test_a_collision_is_retried_without_losing_the_transaction(service: IssuerSe
 
 
 def test_allocation_gives_up_when_it_cannot_find_room(service: IssuerService) -> None:
-    service.randbelow = lambda n: 3
+    service.ctx.randbelow = lambda n: 3
     service.issue("large_family", make_data())
     with pytest.raises(AllocationError):
         service.issue("large_family", make_data())
