@@ -5,9 +5,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from issuer import audit
 from issuer.context import Context
-from issuer.storage import queries
+from issuer.storage import audit, queries
 from issuer.storage.models import Event
 from shared.errors import InputError, SocpassError
 from shared.token import sign

@@ -26,7 +26,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer.audit import safe_cell
+from issuer.storage.audit import safe_cell
 from issuer.context import Context
 from issuer.errors import NotFound
 from issuer.keyring import Keyring

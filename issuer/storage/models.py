@@ -141,14 +141,14 @@ class Event(Base):
     kid: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
-    # Hash chain (issuer.audit): hash = SHA-256(canonical JSON of the row + prev_hash).
+    # Hash chain (issuer.storage.audit): hash = SHA-256(canonical JSON of the row + prev_hash).
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(Base):
     """The last event of the audit chain (id and hash), moved forward in the same transaction as
-    every append: a log cut short at its end no longer matches it (issuer.audit)."""
+    every append: a log cut short at its end no longer matches it (issuer.storage.audit)."""
 
     __tablename__ = "audit_head"
     __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_single_row"),)

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer import audit
+from issuer.storage import audit
 from issuer.errors import NotFound, NotInitialized
 from issuer.storage.models import CredentialRow, Event, Issuer, SigningKey, StatusListRow, UTCDateTime
 
@@ -151,7 +151,7 @@ def bump_list_version(session: Session, list_id: str) -> None:
 def add_event(session: Session, *, at: datetime, actor: str, action: str,
               credential_id: str | None = None, kid: str | None = None,
               reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    """Append to the audit trail, chained to the previous row (see issuer.audit).
+    """Append to the audit trail, chained to the previous row (see issuer.storage.audit).
 
     Callers never put names, birth dates or tokens in `detail`.
     """

@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from issuer import audit
+from issuer.storage import audit
 from issuer.storage import queries
 from issuer.storage.engine import MIGRATIONS_DIR, Store
 from issuer.storage.models import Base

@@ -34,7 +34,7 @@ def _at(value: datetime) -> str:
 
 
 def _hash(row: sa.Row, prev: str) -> str:
-    # Frozen copy of issuer.audit.event_hash as of this revision.
+    # Frozen copy of issuer.storage.audit.event_hash as of this revision.
     content = {"at": _at(row.at), "actor": row.actor, "action": row.action,
                "credential_id": row.credential_id, "kid": row.kid, "reason": row.reason,
                "detail": row.detail, "prev_hash": prev}

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from issuer import audit
+from issuer.storage import audit
 from issuer.cli import main as cli_main
 from issuer.service import IssuerService
 from issuer.storage import queries
