@@ -35,7 +35,7 @@ from issuer.wallet import Wallet
 from shared.credential import HolderData
 from shared.errors import InputError
 from shared.keys import algorithm_for_key
-from shared.publication import IssuerMetadata
+from shared.publication import APP_PREFIX, IssuerMetadata
 from shared.qrtext import encode as qr_encode
 
 if TYPE_CHECKING:
@@ -378,10 +378,10 @@ class IssuerService:
         # Metadata last: a verifier that syncs while we write never sees a list it cannot fetch.
         files[publishing.METADATA_PATH] = publishing.json_bytes(metadata.to_json())
         written = publishing.write_files(Path(out_dir), files)
-        app = [rel for rel in written if rel.startswith(scanapp.APP_PREFIX)]
+        app = [rel for rel in written if rel.startswith(APP_PREFIX)]
         return {"out": str(Path(out_dir).resolve()), "iss": metadata.iss,
-                "files": [rel for rel in written if not rel.startswith(scanapp.APP_PREFIX)],
-                "app": str((Path(out_dir) / scanapp.APP_PREFIX / "index.html").resolve()),
+                "files": [rel for rel in written if not rel.startswith(APP_PREFIX)],
+                "app": str((Path(out_dir) / APP_PREFIX / "index.html").resolve()),
                 "app_files": len(app)}
 
     def scan_app_files(self) -> dict[str, bytes]:
