@@ -197,3 +197,18 @@ def scanlog_rows(settings: Settings) -> list[dict]:
 
 def dump(obj) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+# Every oscillator started, as "type:frequency" in window.__beeps: which verdict sounds played.
+RECORD_BEEPS = """
+window.__beeps = [];
+const Original = window.AudioContext;
+window.AudioContext = class extends Original {
+  createOscillator() {
+    const osc = super.createOscillator();
+    const start = osc.start.bind(osc);
+    osc.start = (...args) => { window.__beeps.push(osc.type + ":" + osc.frequency.value); return start(...args); };
+    return osc;
+  }
+};
+"""

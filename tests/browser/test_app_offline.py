@@ -15,8 +15,8 @@ import pytest
 
 from issuer.scanapp import revision
 from tests.browser.app_shell_harness import PublishedMinistry, StaticServer, persistent_context
-from tests.browser.harness import (BASE_ARGS, as_russian_layout, camera_video, chromium_executable,
-                                   fake_camera_args)
+from tests.browser.harness import (BASE_ARGS, RECORD_BEEPS, as_russian_layout, camera_video,
+                                   chromium_executable, fake_camera_args)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -430,5 +430,47 @@ def test_one_clock_on_one_screen(playwright_instance, site, tmp_path):
             .format(new Date(s.synced_at * 1000)))""")
         wait_until(page, "document.getElementById('sync-status').textContent.includes(':')")
         assert synced in page.locator("#sync-status").inner_text()
+    finally:
+        context.close()
+
+
+# What a tablet's browser does before the first tap or key press, which headless Chromium under
+# Playwright does not (it counts the page as activated): every AudioContext starts suspended,
+# and resume() waits until a key press or tap.
+LOCKED_AUDIO = """
+window.__unlocked = false;
+for (const kind of ["keydown", "pointerdown"]) {
+  window.addEventListener(kind, () => { window.__unlocked = true; }, true);
+}
+const Unlocked = window.AudioContext;
+window.AudioContext = class extends Unlocked {
+  constructor(...args) { super(...args); super.suspend(); }
+  resume() { return window.__unlocked ? super.resume() : new Promise(() => {}); }
+};
+"""
+
+
+def test_a_verdict_before_the_first_tap_never_sounds_later(playwright_instance, site, tmp_path):
+    """Browsers keep audio locked until the first tap or key press. A verdict the camera brings
+    before it is not heard, and must not sound, stale, at the unlock."""
+    ministry, server = site
+    profile = tmp_path / "profile"
+    installed_then_gone(playwright_instance, server, profile)
+    video = camera_video(tmp_path / "family.y4m", ministry.qr["family"], lead_in=2, frames=30)
+    context = persistent_context(playwright_instance, profile, *fake_camera_args(video), offline=True)
+    try:
+        context.add_init_script(RECORD_BEEPS)
+        context.add_init_script(LOCKED_AUDIO)
+        page = context.new_page()
+        page.goto(server.url + "/scan/")
+        assert verdict(page) == "ПРИНЯТО"  # from the camera: no tap, no key press
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__beeps") == []
+        next_customer(page)  # the first key press unlocks audio: nothing stale plays
+        page.wait_for_timeout(600)
+        assert page.evaluate("window.__beeps") == []
+        page.keyboard.type(ministry.qr["revoked"])
+        page.keyboard.press("Enter")
+        wait_until(page, "window.__beeps.length > 0")  # the next verdict is heard
     finally:
         context.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import harness
-from tests.browser.harness import as_russian_layout, camera_video, fake_camera_args, scanlog_rows
+from tests.browser.harness import RECORD_BEEPS, as_russian_layout, camera_video, fake_camera_args, scanlog_rows
 from tests.vectors.build import vectors
 
 pytestmark = pytest.mark.browser
@@ -188,20 +188,6 @@ def test_camera_denied_leaves_the_other_inputs(launch, world, museum):
 
 
 # --- the handheld scanner, paste, hostile input ------------------------------------------------
-
-
-RECORD_BEEPS = """
-window.__beeps = [];
-const Original = window.AudioContext;
-window.AudioContext = class extends Original {
-  createOscillator() {
-    const osc = super.createOscillator();
-    const start = osc.start.bind(osc);
-    osc.start = (...args) => { window.__beeps.push(osc.type + ":" + osc.frequency.value); return start(...args); };
-    return osc;
-  }
-};
-"""
 
 
 def test_handheld_scanner_without_a_click(page, world, museum):

@@ -25,7 +25,9 @@ export function audioContext() {
 export function playSound(kind) {
   const ctx = audioContext();
   const sound = SOUNDS[kind];
-  if (!ctx || !sound) return;
+  // Until the first tap or key press the browser keeps the context suspended and its clock
+  // stopped: notes scheduled now would all sound at once at the unlock, for a verdict long gone.
+  if (!ctx || !sound || ctx.state !== "running") return;
   const start = ctx.currentTime + 0.02;
   for (const [freq, at, length] of sound.notes) {
     const osc = ctx.createOscillator();
