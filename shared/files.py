@@ -42,9 +42,28 @@ def create_private(path: Path | str, content: Content | None = None) -> None:
     tmp = _written_aside(path, content or b"", PRIVATE)
     try:
         os.link(tmp, path)  # unlike a rename, never replaces a file already there
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links (FAT, some network shares)
+        _copy_exclusive(tmp, path)
     finally:
         tmp.unlink()
     fsync_directory(path.parent)
+
+
+def _copy_exclusive(source: Path, path: Path) -> None:
+    """`source`'s bytes into a new `path` (0600, never replacing one): where a hard link cannot
+    be made; a racing reader may then see the file before it is whole."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def _written_aside(path: Path, data: Content, mode: int) -> Path:

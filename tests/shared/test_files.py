@@ -61,3 +61,22 @@ def test_a_failing_source_leaves_nothing(tmp_path):
     with pytest.raises(ValueError):
         write_atomically(tmp_path / "export.csv", chunks(), mode=PRIVATE)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_private_file_without_hard_links_is_still_0600_and_never_overwritten(tmp_path, monkeypatch):
+    # FAT and some network shares refuse link(): the file is then created exclusively instead.
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    old = os.umask(0)
+    try:
+        create_private(tmp_path / "secret", [b"one ", b"two"])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "secret").read_bytes() == b"one two"
+    assert stat.S_IMODE((tmp_path / "secret").stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        create_private(tmp_path / "secret", b"other")
+    assert (tmp_path / "secret").read_bytes() == b"one two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret"]
