@@ -276,8 +276,8 @@ def cmd_audit_verify(svc: IssuerService, a: argparse.Namespace) -> dict[str, Any
 def cmd_audit_export(svc: IssuerService, a: argparse.Namespace) -> None:
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        with open(a.out, "w", encoding="utf-8", newline="") as out:
-            out.writelines(svc.audit.csv_lines())
+        # Registry ids, names of staff, reasons: the owner's only, and never a cut-off file.
+        write_atomically(a.out, (line.encode("utf-8") for line in svc.audit.csv_lines()), mode=PRIVATE)
     else:
         sys.stdout.writelines(svc.audit.csv_lines())
         sys.stdout.flush()
@@ -323,8 +323,9 @@ def _read_file(path: Path) -> bytes:
 
 
 def _write_file(path: Path, content: bytes) -> None:
+    """A card or its QR code: a citizen's personal data, the owner's only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    write_atomically(path, content, mode=PRIVATE)
 
 
 def _load_data(arg: str) -> dict[str, Any]:

@@ -98,6 +98,8 @@ def test_issue_with_qr_and_pdf_files(initialised: Runner, tmp_path: Path) -> Non
     with Image.open(tmp_path / "qr.png") as img:
         assert [r.text for r in zxingcpp.read_barcodes(img)] == [out["qr_text"]]
     assert (tmp_path / "card.pdf").read_bytes().startswith(b"%PDF")
+    # A citizen's card and code: the owner's only, whatever the umask.
+    assert {(tmp_path / f).stat().st_mode & 0o777 for f in ("qr.png", "card.pdf")} == {0o600}
     assert initialised("publish", "--out", str(tmp_path / "pub"))[0] == 0
     resolver = StaticKeyResolver.from_jwks("RU-27", json.loads((tmp_path / "pub" / JWKS_PATH).read_text()))
     assert verify(out["token"], resolver, typ=CREDENTIAL_TYP).claims["jti"] == out["id"]

@@ -126,6 +126,7 @@ def test_csv_export_is_formula_safe(service: IssuerService, env, monkeypatch, ca
         monkeypatch.setenv(key, value)
     out = tmp_path / "audit.csv"
     assert cli_main(["audit", "export", "--csv", "--out", str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o600  # registry ids and staff names: the owner's only
     raw = out.read_text(encoding="utf-8")
     assert raw.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(raw.lstrip("\ufeff"))))
