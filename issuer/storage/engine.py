@@ -41,12 +41,9 @@ class Store:
     """Owns one engine; `write()` and `read()` hand out sessions in a transaction."""
 
     def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 5) -> None:
-        with storage_errors():  # an unparsable URL, a server that cannot be reached
-            self._open(url, migrate, pool_size)
-
-    def _open(self, url: str, migrate: bool, pool_size: int) -> None:
-        self.url = make_url(url)
-        self.engine = _create_engine(url, pool_size)
+        with storage_errors():  # an unparsable URL, an unknown dialect
+            self.url = make_url(url)
+            self.engine = _create_engine(url, pool_size)
         self._search_mode: str | None = None
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
@@ -91,7 +88,9 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         head = ScriptDirectory.from_config(cfg).get_current_head()
-        with storage_errors(), self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, PostgreSQL: advisory lock
+        # SQLite: BEGIN IMMEDIATE, PostgreSQL: advisory lock. A server that cannot be reached
+        # shows here first: Unavailable.
+        with storage_errors(), self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
             if MigrationContext.configure(conn).get_current_revision() == head:
