@@ -15,14 +15,14 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 
 from issuer import loginaudit
 from issuer.config import session_secret
 from issuer.context import Context
 from issuer.errors import InvalidState, NotFound
+from issuer.storage import accounts as account_queries
 from issuer.storage import queries
+from issuer.storage.errors import Conflict
 from issuer.storage.models import ROLES, ApiToken, LoginFailure, User
 from shared.errors import InputError, SocpassError
 
@@ -136,7 +136,7 @@ class Accounts:
         now = self.ctx.now()
         try:
             with self.ctx.store.write() as session:
-                if session.scalars(select(User).where(User.name == name)).first() is not None:
+                if account_queries.user_by_name(session, name) is not None:
                     raise InvalidState(f"пользователь {name} уже есть / user already exists",
                                        code="user_exists")
                 session.add(User(name=name, password_hash=_HASHER.hash(password), role=role,
@@ -144,7 +144,7 @@ class Accounts:
                 queries.add_event(session, at=now, actor=self.ctx.actor, action="user_add",
                                 detail={"user": name, "before": None,
                                         "after": {"role": role, "active": True}})
-        except IntegrityError as err:
+        except Conflict as err:
             raise InvalidState(f"пользователь {name} уже есть / user already exists",
                                code="user_exists") from err
         out: dict[str, Any] = {"name": name, "role": role}
@@ -154,9 +154,8 @@ class Accounts:
 
     def users(self) -> list[dict[str, Any]]:
         with self.ctx.store.read() as session:
-            rows = session.scalars(select(User).order_by(User.name)).all()
             return [_info(r).to_dict() | {"created_at": r.created_at.astimezone(self.ctx.tz).isoformat()}
-                    for r in rows]
+                    for r in account_queries.users(session)]
 
     def get(self, user_id: int) -> UserInfo | None:
         with self.ctx.store.read() as session:
@@ -171,7 +170,7 @@ class Accounts:
         if reset_password or password is not None:
             new_password = generate_password() if password is None else check_password(password)
         with self.ctx.store.write() as session:
-            row = session.scalars(select(User).where(User.name == name).with_for_update()).first()
+            row = account_queries.user_by_name(session, name, for_update=True)
             if row is None:
                 raise NotFound(f"пользователь {name!r} не найден / user not found", code="user_not_found")
             before = {"role": row.role, "active": bool(row.active)}
@@ -180,8 +179,7 @@ class Accounts:
             if active is not None:
                 row.active = active
             if row.role != "admin" or not row.active:
-                others = session.scalar(select(func.count()).select_from(User).where(
-                    User.role == "admin", User.active.is_(True), User.id != row.id)) or 0
+                others = account_queries.other_active_admins(session, row.id)
                 if before["role"] == "admin" and before["active"] and others == 0:
                     raise InvalidState("нельзя лишить прав последнего администратора / cannot "
                                        "demote or disable the last admin", code="last_admin")
@@ -216,20 +214,19 @@ class Accounts:
         keys = (key, sha256_hex(f"|{address}"), sha256_hex(f"account|{typed.casefold()}"))
         limits = (MAX_FAILURES_PER_USER_AND_ADDRESS, MAX_FAILURES_PER_ADDRESS, MAX_ATTEMPTS_PER_ACCOUNT)
         with self.ctx.store.write() as session:
-            row = session.scalars(select(User).where(User.name == typed)).first()
+            row = account_queries.user_by_name(session, typed)
             stored = row.password_hash if row is not None else _DUMMY_HASH
             attempts = [LoginFailure(key=k, at=now) for k in keys]
             session.add_all(attempts)
             session.flush()
-            counts = [session.scalar(select(func.count()).select_from(LoginFailure).where(
-                LoginFailure.key == k, LoginFailure.at > now - LOGIN_WINDOW)) or 0 for k in keys]
+            counts = [account_queries.failures_since(session, k, now - LOGIN_WINDOW) for k in keys]
             limited = any(count > limit for count, limit in zip(counts, limits))
             if limited:  # refused unchecked; the refusal does not extend the lock
                 for attempt in attempts:
                     session.delete(attempt)
                 self._refused_while_limited(session, typed, row is not None, address, key, now)
             else:
-                session.execute(delete(LoginFailure).where(LoginFailure.at < now - 4 * LOGIN_WINDOW))
+                account_queries.forget_failures_before(session, now - 4 * LOGIN_WINDOW)
             attempt_ids = [a.id for a in attempts]
         if limited:
             raise TooManyAttempts()
@@ -246,8 +243,7 @@ class Accounts:
         with self.ctx.store.write() as session:
             # The right password: this attempt is taken back, and the mistakes made before it
             # from this address are forgiven.
-            session.execute(delete(LoginFailure).where(
-                (LoginFailure.key == key) | LoginFailure.id.in_(attempt_ids)))
+            account_queries.forget_failures(session, key, attempt_ids)
             fresh = session.get(User, row.id)
             assert fresh is not None
             if _HASHER.check_needs_rehash(fresh.password_hash):
@@ -272,8 +268,7 @@ class Accounts:
         limited_key = sha256_hex(f"limited|{key}")
         session.add(LoginFailure(key=limited_key, at=now))
         session.flush()
-        attempt = session.scalar(select(func.count()).select_from(LoginFailure).where(
-            LoginFailure.key == limited_key, LoginFailure.at > now - LOGIN_WINDOW)) or 0
+        attempt = account_queries.failures_since(session, limited_key, now - LOGIN_WINDOW)
         if loginaudit.worth_recording(attempt):
             self._audit_refusal(session, name, known, address, "too_many_attempts", now,
                                 attempt=attempt)
@@ -312,12 +307,11 @@ class ApiTokens:
     def list(self) -> list[dict[str, Any]]:
         tz = self.ctx.tz
         with self.ctx.store.read() as session:
-            rows = session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
             return [{"id": r.id, "name": r.name, "created_by": r.created_by,
                      "created_at": r.created_at.astimezone(tz).isoformat(),
                      "revoked_at": r.revoked_at.astimezone(tz).isoformat() if r.revoked_at else None,
                      "last_used_at": r.last_used_at.astimezone(tz).isoformat() if r.last_used_at else None}
-                    for r in rows]
+                    for r in account_queries.api_tokens(session)]
 
     def revoke(self, token_id: str) -> dict[str, Any]:
         now = self.ctx.now()
@@ -338,7 +332,7 @@ class ApiTokens:
         digest = sha256_hex(token)
         now = self.ctx.now()
         with self.ctx.store.read() as session:
-            row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+            row = account_queries.api_token_by_hash(session, digest)
             if row is None or row.revoked_at is not None:
                 raise Unauthorized()
             name, last_used, token_id = row.name, row.last_used_at, row.id

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-
 from issuer.config import Settings, warn_demo_passphrase
 from issuer.service import IssuerService
+from issuer.storage.engine import display_url
+from issuer.storage.errors import DatabaseError, Unavailable
 from shared.credential import TYPES
 from shared.errors import InputError, SocpassError
 from shared.files import PRIVATE, write_atomically
@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "federation":
         return _federation(settings, args)
     if args.func is None:  # config
-        _print_json(settings.to_public_dict())
+        _print_json(settings.to_public_dict(display_url=display_url))
         return 0
     warn_demo_passphrase(settings)
     svc: IssuerService | None = None
@@ -389,13 +389,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.func(svc, args)
     except SocpassError as err:
         return _fail(f"{err.description} [{err.code}]")
-    except OperationalError as err:
-        first = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
-        return _fail(f"база данных недоступна / database unavailable: {first} [storage]")
-    except SQLAlchemyError as err:
+    except Unavailable as err:
+        return _fail(f"база данных недоступна / database unavailable: {err.detail} [storage]")
+    except DatabaseError as err:
         # The message of other database errors may quote row values: not printed.
         log.debug("database error", exc_info=True)
-        return _fail(f"ошибка базы данных / database error ({type(err).__name__}) [storage]")
+        return _fail(f"ошибка базы данных / database error ({err.kind}) [storage]")
     except OSError as err:
         return _fail(f"файл / file {err.filename or ''}: {err.strerror or err} [io]")
     except KeyboardInterrupt:

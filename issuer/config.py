@@ -186,8 +186,10 @@ class Settings:
             "signing keys are stored encrypted only; set SOCPASS_DEMO=true for a demo",
             code="no_passphrase")
 
-    def to_public_dict(self) -> dict[str, Any]:
-        """The effective configuration for `socpass-issuer config`: secrets masked."""
+    def to_public_dict(self, *, display_url: Callable[[str], str]) -> dict[str, Any]:
+        """The effective configuration for `socpass-issuer config`: secrets masked, the database
+        URL shown by `display_url` (issuer.storage.engine's: reading a database URL is storage's
+        job, and storage sits above this module)."""
         out: dict[str, Any] = {}
         by_field = {s.field: s for s in SETTINGS}
         for f in fields(self):
@@ -197,19 +199,10 @@ class Settings:
             elif isinstance(value, Path):
                 value = str(value)
             elif f.name == "database_url":
-                value = mask_url_password(value)
+                value = display_url(value)
             out[by_field[f.name].env] = value
         out["demo_passphrase_in_use"] = self.demo_passphrase_in_use
         return out
-
-
-def mask_url_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is reported when the store opens it
-        return url
 
 
 def warn_demo_passphrase(settings: Settings, stream: TextIO | None = None) -> None:

@@ -20,14 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from issuer import issuance, registrycsv
-from issuer.storage import queries
 from issuer.context import Context
 from issuer.issuance import Outcomes
 from issuer.signpool import TokenSigner
+from issuer.storage import queries
+from issuer.storage.engine import Session, savepoint
+from issuer.storage.errors import Conflict
 from shared.credential import HolderData
 from shared.errors import SocpassError
 
@@ -181,12 +180,12 @@ def _write(ctx: Context, batch: list[tuple[int, HolderData]], signer: TokenSigne
     suspended = False
     with ctx.store.write(connection=connection) as session:
         try:
-            with session.begin_nested():
+            with savepoint(session):
                 pending = issuance.start_batch(ctx, session, batch, now=now, signer=signer)
                 suspended = True
                 yield
                 result = pending.finish()
-        except (SocpassError, IntegrityError):
+        except (SocpassError, Conflict):
             result = _commit_rows(ctx, session, batch, now)
     if not suspended:
         yield
@@ -199,7 +198,7 @@ def _commit_rows(ctx: Context, session: Session, batch: list[tuple[int, HolderDa
     failures: list[tuple[int, str]] = []
     for line, hd in batch:
         try:
-            with session.begin_nested():
+            with savepoint(session):
                 outcomes.append(issuance.reconcile_one(ctx, session, hd, now=now))
         except SocpassError as err:
             failures.append((line, err.description))

@@ -29,16 +29,14 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, update
-from sqlalchemy.orm import Session
-
 from issuer.context import Context
 from issuer.errors import AlreadyIssued, InvalidState
 from issuer.links import ensure_first_links
-from issuer.storage import queries
-from issuer.storage.models import CredentialRow
 from issuer.registry import (data_hash, data_text, end_of_day, new_credential_ids, normalized_data,
                              search_key)
+from issuer.storage import queries
+from issuer.storage.engine import Session
+from issuer.storage.models import CredentialRow
 from shared.credential import Credential, HolderData, StatusRef
 from shared.token import CREDENTIAL_TYP, sign
 
@@ -131,10 +129,8 @@ def revoke_replaced(session: Session, replaced: Sequence[tuple[Any, str]], *, no
     registry_id (a unique index)."""
     if not replaced:
         return
-    session.execute(update(_CREDENTIALS).where(_CREDENTIALS.c.id == bindparam("old_id"))
-                    .values(state="revoked", reason=REPLACED, updated_at=now,
-                            replaced_by=bindparam("new_id")),
-                    [{"old_id": live.id, "new_id": new_id} for live, new_id in replaced])
+    queries.revoke_replaced(session, [(live.id, new_id) for live, new_id in replaced],
+                            reason=REPLACED, now=now)
     for list_id in sorted({live.status_list_id for live, _ in replaced}):
         queries.bump_list_version(session, list_id)
 

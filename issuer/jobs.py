@@ -20,11 +20,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import select, update
-
 from issuer import importer
 from issuer.context import Context
 from issuer.errors import NotFound
+from issuer.storage import jobs as job_queries
 from issuer.storage.models import Job
 from shared.errors import InputError, SocpassError
 from shared.files import create_private
@@ -103,8 +102,7 @@ class Jobs:
 
     def recent(self, limit: int = 10) -> list[dict[str, Any]]:
         with self.ctx.store.read() as session:
-            rows = session.scalars(select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)).all()
-            return [self._describe(j) for j in rows]
+            return [self._describe(j) for j in job_queries.recent(session, limit)]
 
     def _describe(self, job: Job) -> dict[str, Any]:
         done = job.state == "done"
@@ -128,20 +126,14 @@ class Jobs:
         """Jobs whose worker stopped beating (a killed process) go back to the queue."""
         cutoff = self.ctx.now() - STALE_AFTER
         with self.ctx.store.write() as session:
-            result = session.execute(update(Job).where(Job.state == "running", Job.heartbeat_at < cutoff)
-                                     .values(state="queued"))
-            return result.rowcount or 0
+            return job_queries.requeue_stale(session, cutoff)
 
     def claim_next(self) -> str | None:
         with self.ctx.store.write() as session:
-            job_id = session.scalars(select(Job.id).where(Job.state == "queued")
-                                     .order_by(Job.created_at, Job.id).limit(1)).first()
+            job_id = job_queries.oldest_queued(session)
             if job_id is None:
                 return None
-            now = self.ctx.now()
-            claimed = session.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
-                                      .values(state="running", started_at=now, heartbeat_at=now))
-            return job_id if claimed.rowcount == 1 else None
+            return job_id if job_queries.claim(session, job_id, self.ctx.now()) else None
 
     def run_pending(self) -> int:
         """Run queued jobs until none is left (tests, `worker --once`); returns how many ran."""
@@ -165,8 +157,8 @@ class Jobs:
                 return
             last[0] = now_mono
             with self.ctx.store.write() as session:
-                session.execute(update(Job).where(Job.id == job_id).values(
-                    bytes_done=min(reader.count, size), rows_done=rows, heartbeat_at=self.ctx.now()))
+                job_queries.set_values(session, job_id, bytes_done=min(reader.count, size),
+                                       rows_done=rows, heartbeat_at=self.ctx.now())
 
         state, result, error = "failed", None, None
         try:
@@ -195,7 +187,7 @@ class Jobs:
             if result is not None:
                 values.update(result=json.dumps(result, ensure_ascii=False), rows_done=result["rows"],
                               bytes_done=size)
-            session.execute(update(Job).where(Job.id == job_id).values(**values))
+            job_queries.set_values(session, job_id, **values)
 
 
 class HasJobs(Protocol):

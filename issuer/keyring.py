@@ -15,11 +15,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from issuer import linkkey
 from issuer.errors import InvalidState, NoActiveKey
 from issuer.storage import queries
+from issuer.storage.engine import Session
 from issuer.storage.models import SigningKey
 from shared.errors import KeyError_
 from shared.keys import (ALGORITHMS, PrivateKey, algorithm_for_key, generate_private_key,

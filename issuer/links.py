@@ -22,18 +22,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from issuer.storage.audit import safe_cell
 from issuer.context import Context
 from issuer.errors import NotFound
 from issuer.keyring import Keyring
 from issuer.linkkey import derive_secret, secret_hash
 from issuer.registry import check_registry_id
+from issuer.storage import links as link_queries
 from issuer.storage import queries
-from issuer.storage.models import CredentialRow, WalletLink
+from issuer.storage.audit import safe_cell
+from issuer.storage.engine import Session, savepoint
+from issuer.storage.errors import Conflict
+from issuer.storage.models import WalletLink
 from shared.errors import InputError
 
 WALLET_PREFIX = "/w/"
@@ -41,7 +40,6 @@ CSV_COLUMNS = ("registry_id", "url", "state")
 CHUNK = 2000  # rows read, and CSV lines written, per round trip
 MAX_REGISTRY_IDS = 10_000
 LISTED_IN_AUDIT = 20  # up to this many registry ids are named in the export's audit event
-_LINKS = WalletLink.__table__
 _IDS_SPLIT = re.compile(r"[\s,;]+")
 _DMY = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
 
@@ -69,15 +67,14 @@ def ensure_first_links(session: Session, keyring: Keyring, registry_ids: Sequenc
 
     if fresh:
         try:
-            with session.begin_nested():
-                queries.insert_many(session, _LINKS, first_links(wanted))
+            with savepoint(session):
+                queries.insert_many(session, link_queries.LINKS, first_links(wanted))
             return len(wanted)
-        except IntegrityError:
+        except Conflict:
             pass  # some had a link (every credential of theirs revoked): ask, as below
-    have = set(session.scalars(select(_LINKS.c.registry_id).where(
-        _LINKS.c.registry_id.in_(wanted), _LINKS.c.generation.is_not(None))))
+    have = link_queries.with_derived_link(session, wanted)
     new = [rid for rid in wanted if rid not in have]
-    queries.insert_many(session, _LINKS, first_links(new))
+    queries.insert_many(session, link_queries.LINKS, first_links(new))
     return len(new)
 
 
@@ -129,8 +126,7 @@ class CitizenLinks:
         with self.ctx.store.write() as session:
             row = queries.get_credential(session, credential_id)
             revoked = _revoke_live(session, row.registry_id, now)
-            generation = (session.scalar(select(func.max(WalletLink.generation)).where(
-                WalletLink.registry_id == row.registry_id)) or 0) + 1
+            generation = (link_queries.last_generation(session, row.registry_id) or 0) + 1
             key = self.ctx.keyring.link_key(session)
             assert key is not None
             secret = derive_secret(key, row.registry_id, generation)
@@ -185,9 +181,7 @@ class CitizenLinks:
         """When the live link of the registry entry was made and by whom (never the secret)."""
         with self.ctx.store.read() as session:
             row = queries.get_credential(session, credential_id)
-            link = session.scalars(select(WalletLink).where(
-                WalletLink.registry_id == row.registry_id, WalletLink.revoked_at.is_(None))
-                .order_by(WalletLink.created_at.desc(), WalletLink.id.desc())).first()
+            link = link_queries.newest_live_link(session, row.registry_id)
             if link is None:
                 return None
             return {"created_at": link.created_at.astimezone(self.ctx.tz).isoformat(),
@@ -195,8 +189,7 @@ class CitizenLinks:
                     "exportable": link.generation is not None}
 
     def _live_secret(self, session: Session, registry_id: str) -> tuple[str, int] | None:
-        generation = session.scalar(select(func.max(WalletLink.generation)).where(
-            WalletLink.registry_id == registry_id, WalletLink.revoked_at.is_(None)))
+        generation = link_queries.live_generation(session, registry_id)
         if generation is None:
             return None
         key = self.ctx.keyring.link_key(session, create=False)
@@ -209,23 +202,13 @@ class CitizenLinks:
     def backfill(self, registry_ids: Sequence[str] | None = None) -> int:
         """Links for registry entries whose credentials were issued before links were automatic
         (migration 0003), in transactions of CHUNK entries. Cheap when nothing is missing."""
-        c = CredentialRow
-        without_link = ~exists().where(_LINKS.c.registry_id == c.registry_id,
-                                       _LINKS.c.generation.is_not(None))
         with self.ctx.store.read() as session:
-            probe = select(c.registry_id).where(without_link)
-            if registry_ids:
-                probe = probe.where(c.registry_id.in_(registry_ids))
-            if session.scalars(probe.limit(1)).first() is None:
+            if not link_queries.any_without_link(session, registry_ids):
                 return 0
         made, after = 0, ""
         while True:
             with self.ctx.store.write() as session:
-                stmt = (select(c.registry_id).where(c.registry_id > after).distinct()
-                        .order_by(c.registry_id).limit(CHUNK))
-                if registry_ids:
-                    stmt = stmt.where(c.registry_id.in_(registry_ids))
-                chunk = list(session.scalars(stmt))
+                chunk = link_queries.registry_ids_after(session, after, registry_ids, CHUNK)
                 if not chunk:
                     return made
                 made += ensure_first_links(session, self.ctx.keyring, chunk, now=self.ctx.now(),
@@ -244,8 +227,7 @@ class CitizenLinks:
         since = self._since(filters.since)
         with self.ctx.store.write() as session:
             self.ctx.keyring.link_key(session)  # a wrong passphrase fails here, before the event
-            rows = session.scalar(select(func.count()).select_from(_LINKS)
-                                  .where(*_export_conditions(since, filters.registry_ids))) or 0
+            rows = link_queries.count_exportable(session, since, filters.registry_ids)
             ids = filters.registry_ids
             detail: dict[str, Any] = {
                 "rows": rows, "channel": channel,
@@ -270,10 +252,7 @@ class CitizenLinks:
             base = queries.require_issuer(session).url + WALLET_PREFIX
             after = 0
             while key is not None:
-                chunk = session.execute(
-                    select(_LINKS.c.id, _LINKS.c.registry_id, _LINKS.c.generation)
-                    .where(_LINKS.c.id > after, *_export_conditions(since, registry_ids))
-                    .order_by(_LINKS.c.id).limit(CHUNK)).all()
+                chunk = link_queries.exportable_after(session, after, since, registry_ids, CHUNK)
                 if not chunk:
                     return
                 states = _current_states(session, [r.registry_id for r in chunk], now)
@@ -294,33 +273,17 @@ def _link(credential_id: str, base: str, secret: str, generation: int) -> dict[s
 
 
 def _revoke_live(session: Session, registry_id: str, now: datetime) -> int:
-    live = session.scalars(select(WalletLink).where(WalletLink.registry_id == registry_id,
-                                                    WalletLink.revoked_at.is_(None))).all()
+    live = link_queries.live_links(session, registry_id)
     for link in live:
         link.revoked_at = now
     return len(live)
 
 
-def _export_conditions(since: datetime | None, registry_ids: tuple[str, ...] | None) -> list[Any]:
-    """Live, derived links; changed since: the link made, or a credential issued or changed."""
-    conditions: list[Any] = [_LINKS.c.revoked_at.is_(None), _LINKS.c.generation.is_not(None)]
-    if registry_ids:
-        conditions.append(_LINKS.c.registry_id.in_(registry_ids))
-    if since is not None:
-        c = CredentialRow
-        conditions.append((_LINKS.c.created_at >= since) | exists().where(
-            c.registry_id == _LINKS.c.registry_id, c.updated_at >= since))
-    return conditions
-
-
 def _current_states(session: Session, registry_ids: Sequence[str], now: datetime) -> dict[str, str]:
     """Each registry entry's state as the citizen's page shows it: that of its live credential
     (`expired` past its validity), else of its newest one."""
-    c = CredentialRow
     best: dict[str, tuple[bool, datetime, str]] = {}
-    for rid, state, issued_at, expires_at in session.execute(
-            select(c.registry_id, c.state, c.issued_at, c.expires_at)
-            .where(c.registry_id.in_(registry_ids))):
+    for rid, state, issued_at, expires_at in link_queries.credential_states(session, registry_ids):
         shown = "expired" if state == "valid" and expires_at <= now else state
         rank = (state != "revoked", issued_at, shown)
         if rid not in best or rank[:2] > best[rid][:2]:

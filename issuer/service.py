@@ -16,9 +16,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from issuer import importer, issuance, publishing, registry
 from issuer.auditlog import AuditLog
 from issuer.config import Settings
@@ -29,7 +26,8 @@ from issuer.keyring import check_algorithm, load_import_pem
 from issuer.links import CitizenLinks
 from issuer.registry import search_key
 from issuer.storage import queries
-from issuer.storage.engine import Store
+from issuer.storage.engine import Session, Store
+from issuer.storage.errors import Conflict
 from issuer.storage.models import CredentialRow, Issuer
 from issuer.wallet import Wallet
 from shared.credential import HolderData
@@ -169,7 +167,7 @@ class IssuerService:
                 self.ctx.allocator(issuer).ensure_list(session, now=now)
                 queries.add_event(session, at=now, actor=self.ctx.actor, action="init", kid=key.kid,
                                 detail={"iss": issuer_id})
-        except IntegrityError as err:  # another process initialised at the same moment
+        except Conflict as err:  # another process initialised at the same moment
             raise AlreadyInitialized() from err
         log.info("issuer %s initialised with key %s", issuer_id, key.kid)
         return {"iss": issuer_id, "name": name, "url": url, "alg": alg, "region": issuer.region,

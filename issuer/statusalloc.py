@@ -19,11 +19,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from issuer.storage import queries
+from issuer.storage import allocation
+from issuer.storage.engine import Session, savepoint
+from issuer.storage.errors import Conflict
 from issuer.storage.models import StatusListRow
 from shared.errors import SocpassError
 
@@ -53,8 +51,8 @@ class StatusAllocator:
               on_conflict: Callable[[], None] | None = None) -> T:
         """Reserve room in a list, then run `insert(list, idx)` in a SAVEPOINT at a random idx.
 
-        `insert` adds and flushes the row that holds the index; when that fails with
-        IntegrityError the SAVEPOINT is rolled back, `on_conflict()` is called to raise if the
+        `insert` adds and flushes the row that holds the index; when a constraint refuses it
+        (Conflict) the SAVEPOINT is rolled back, `on_conflict()` is called to raise if the
         conflict was about something else (another unique key of the row), and another
         random index of the same list is tried.
         """
@@ -62,9 +60,9 @@ class StatusAllocator:
         for _ in range(MAX_ATTEMPTS):
             idx = self.randbelow(status_list.size)
             try:
-                with session.begin_nested():
+                with savepoint(session):
                     return insert(status_list, idx)
-            except IntegrityError:
+            except Conflict:
                 if on_conflict is not None:
                     on_conflict()
         raise AllocationError()
@@ -79,15 +77,11 @@ class StatusAllocator:
         list_id = session.info.get(_CURRENT_LIST)
         while count > 0:
             list_id = list_id or self._newest_id(session, now)
-            found = session.execute(
-                select(StatusListRow.uri, StatusListRow.size, StatusListRow.allocated, StatusListRow.seq)
-                .where(StatusListRow.id == list_id).with_for_update()).first()
+            found = allocation.lock_for_counting(session, list_id)
             room = 0 if found is None else _capacity(found.size) - found.allocated
             if room > 0:
                 take = min(room, count)
-                session.execute(update(StatusListRow).where(StatusListRow.id == list_id)
-                                .values(allocated=StatusListRow.allocated + take)
-                                .execution_options(synchronize_session=False))
+                allocation.count_allocated(session, list_id, take)
                 session.info[_CURRENT_LIST] = list_id
                 placed.append((list_id, found.uri, found.size, take))
                 count -= take
@@ -116,7 +110,7 @@ class StatusAllocator:
                         break
             if not candidates:
                 break
-            taken = queries.status_indexes_taken(session, list_id, candidates)
+            taken = allocation.status_indexes_taken(session, list_id, candidates)
             chosen.extend(idx for idx in candidates if idx not in taken)
         if len(chosen) < count:
             raise AllocationError()
@@ -124,7 +118,7 @@ class StatusAllocator:
 
     def ensure_list(self, session: Session, *, now: datetime) -> None:
         """Open list 1 if there is none yet (at init, so that publishing has a list)."""
-        if self._latest(session) is None:
+        if allocation.newest_list(session) is None:
             self._open_list(session, 1, now)
 
     def _reserve(self, session: Session, now: datetime) -> StatusListRow:
@@ -138,14 +132,7 @@ class StatusAllocator:
         list_id = session.info.get(_CURRENT_LIST)
         while True:
             list_id = list_id or self._newest_id(session, now)
-            reserved = session.execute(
-                update(StatusListRow)
-                .where(StatusListRow.id == list_id,
-                       StatusListRow.allocated * FILL_DIVISOR < StatusListRow.size)
-                .values(allocated=StatusListRow.allocated + 1)
-                .returning(StatusListRow.id)
-                .execution_options(synchronize_session=False)).first()
-            if reserved is not None:
+            if allocation.reserve_one(session, list_id, FILL_DIVISOR):
                 session.info[_CURRENT_LIST] = list_id
                 row = session.get(StatusListRow, list_id)
                 assert row is not None
@@ -155,33 +142,28 @@ class StatusAllocator:
 
     def _newest_id(self, session: Session, now: datetime) -> str:
         """The newest list, opening list 1 when there is none."""
-        latest = self._latest(session)
+        latest = allocation.newest_list(session)
         if latest is None:
             self._open_list(session, 1, now)
-            latest = self._latest(session)
+            latest = allocation.newest_list(session)
             assert latest is not None
         return latest.id
 
     def _full(self, session: Session, list_id: str, now: datetime) -> None:
         """`list_id` has no room left: if it is the newest, open the next one."""
-        latest = self._latest(session)
+        latest = allocation.newest_list(session)
         if latest is not None and latest.id == list_id:
             self._open_list(session, latest.seq + 1, now)
-
-    @staticmethod
-    def _latest(session: Session) -> StatusListRow | None:
-        return session.scalars(select(StatusListRow).order_by(StatusListRow.seq.desc()).limit(1)
-                               .execution_options(populate_existing=True)).first()
 
     def _open_list(self, session: Session, seq: int, now: datetime) -> None:
         list_id = str(seq)
         try:
-            with session.begin_nested():
+            with savepoint(session):
                 session.add(StatusListRow(id=list_id, seq=seq, uri=self.uri_for(list_id),
                                           size=self.list_size, bits=STATUS_BITS, allocated=0,
                                           version=0, created_at=now))
                 session.flush()
-        except IntegrityError:
+        except Conflict:
             pass  # another process opened it first: use theirs
 
 

@@ -10,13 +10,12 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-
 from issuer.context import Context
 from issuer.errors import NotFound
 from issuer.linkkey import secret_hash
+from issuer.storage import links as link_queries
 from issuer.storage import queries
-from issuer.storage.models import CredentialRow, WalletLink
+from issuer.storage.models import CredentialRow
 from shared.credential import CATEGORIES, TYPES
 from shared.qrtext import encode as qr_encode
 
@@ -72,8 +71,7 @@ class Wallet:
     def _resolve(self, session: Any, secret: str) -> CredentialRow:
         if not secret or len(secret) > 64:
             raise NotFound("ссылка недействительна / link not valid", code="link_not_found")
-        link = session.scalars(select(WalletLink).where(
-            WalletLink.secret_hash == secret_hash(secret))).first()
+        link = link_queries.link_by_secret_hash(session, secret_hash(secret))
         if link is None or link.revoked_at is not None:
             raise NotFound("ссылка недействительна / link not valid", code="link_not_found")
         rows = queries.credentials_of(session, link.registry_id)

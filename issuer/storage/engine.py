@@ -2,7 +2,9 @@
 transactions every use case runs in.
 
 Every write happens in `Store.write()`, which commits before it returns: a revocation is durable
-(SQLite: WAL with synchronous=FULL) before the caller acknowledges it.
+(SQLite: WAL with synchronous=FULL) before the caller acknowledges it. What fails in the database
+comes out of a `Store` and of `savepoint` as issuer.storage.errors' exceptions. `Session` is the
+type of what `write()` and `read()` hand out, for the signatures of the modules above.
 """
 from __future__ import annotations
 
@@ -18,6 +20,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from issuer.storage.errors import storage_errors
+
+__all__ = ["Session", "Store", "display_url", "savepoint"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -35,8 +41,9 @@ class Store:
     """Owns one engine; `write()` and `read()` hand out sessions in a transaction."""
 
     def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 5) -> None:
-        self.url = make_url(url)
-        self.engine = _create_engine(url, pool_size)
+        with storage_errors():  # an unparsable URL, an unknown dialect
+            self.url = make_url(url)
+            self.engine = _create_engine(url, pool_size)
         self._search_mode: str | None = None
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
@@ -81,7 +88,9 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         head = ScriptDirectory.from_config(cfg).get_current_head()
-        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, PostgreSQL: advisory lock
+        # SQLite: BEGIN IMMEDIATE, PostgreSQL: advisory lock. A server that cannot be reached
+        # shows here first: Unavailable.
+        with storage_errors(), self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
             if MigrationContext.configure(conn).get_current_revision() == head:
@@ -93,7 +102,8 @@ class Store:
     def write(self, *, connection: Connection | None = None) -> Iterator[Session]:
         """A write transaction, on `connection` if given (see `bulk_connection`)."""
         opened = self._write() if connection is None else self._write(bind=connection)
-        with opened as session, session.begin():
+        # Outermost: a row refused at commit is a Conflict too.
+        with storage_errors(), opened as session, session.begin():
             if self.dialect == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK})
             yield session
@@ -110,7 +120,7 @@ class Store:
         if self.dialect != "sqlite":
             yield None
             return
-        with self.engine.connect() as conn:
+        with storage_errors(), self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             before = raw.execute("PRAGMA cache_size").fetchone()[0]
             raw.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
@@ -121,8 +131,25 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._read() as session, session.begin():
+        with storage_errors(), self._read() as session, session.begin():
             yield session
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A SAVEPOINT inside a `Store.write()` transaction: what the block wrote is rolled back if it
+    raises, and the transaction goes on; a row refused by a constraint raises Conflict."""
+    with storage_errors(), session.begin_nested():
+        yield
+
+
+def display_url(url: str) -> str:
+    """A database URL with its password masked (`socpass-issuer config`); an unparsable URL as
+    given, as opening the store reports it."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - whatever the parser refuses is shown as it is
+        return url
 
 
 def _create_engine(url: str, pool_size: int = 5) -> Engine:

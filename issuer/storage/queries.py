@@ -10,7 +10,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import String, Table, and_, any_, bindparam, case, func, literal_column, or_, select, text, update
+from sqlalchemy import String, Table, and_, any_, bindparam, case, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from issuer.storage import audit
 from issuer.errors import NotFound, NotInitialized
 from issuer.storage.models import CredentialRow, Event, Issuer, SigningKey, StatusListRow, UTCDateTime
 
+_CREDENTIALS = CredentialRow.__table__
 # Built once: json.dumps with options builds an encoder per call (an import writes 435,000).
 _DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
@@ -120,27 +121,13 @@ def non_valid_entries(session: Session, list_id: str) -> list[tuple[int, str]]:
     return [(idx, state) for idx, state in session.execute(stmt).all()]
 
 
-# One index probe per candidate. A plain `status_idx IN (...)` lets PostgreSQL, whose statistics
-# lag behind a bulk import, scan every entry of the list through (status_list_id, state) per
-# batch (quadratic over an import); a LATERAL subquery with LIMIT 1 stays a nested loop over
-# the unique (status_list_id, status_idx) index whatever the statistics say.
-_TAKEN_PG = text("SELECT c.idx FROM unnest(CAST(:candidates AS integer[])) AS c(idx) "
-                 "CROSS JOIN LATERAL (SELECT 1 FROM credentials WHERE status_list_id = :list_id "
-                 "AND status_idx = c.idx LIMIT 1) AS t")
-
-
-# SQLite: the candidates as one JSON parameter, not an IN list of thousands of parameters (which
-# SQLAlchemy expands and converts one by one).
-_TAKEN_SQLITE = text("SELECT status_idx FROM credentials WHERE status_list_id = :list_id "
-                     "AND status_idx IN (SELECT value FROM json_each(:candidates))")
-
-
-def status_indexes_taken(session: Session, list_id: str, candidates: list[int]) -> set[int]:
-    """Those of `candidates` that a credential of the list already holds (issuer.statusalloc)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return set(session.scalars(_TAKEN_PG, {"candidates": candidates, "list_id": list_id}))
-    return set(session.scalars(_TAKEN_SQLITE, {"candidates": json.dumps(candidates),
-                                               "list_id": list_id}))
+def revoke_replaced(session: Session, replaced: Sequence[tuple[str, str]], *, reason: str,
+                    now: datetime) -> None:
+    """Revoke each (credential id, id of the credential replacing it) in one statement."""
+    session.execute(update(_CREDENTIALS).where(_CREDENTIALS.c.id == bindparam("old_id"))
+                    .values(state="revoked", reason=reason, updated_at=now,
+                            replaced_by=bindparam("new_id")),
+                    [{"old_id": old_id, "new_id": new_id} for old_id, new_id in replaced])
 
 
 def bump_list_version(session: Session, list_id: str) -> None:
@@ -203,7 +190,8 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     PostgreSQL (one round trip), executemany on SQLite, the values converted by the columns' own
     bind processors. Bypassing SQLAlchemy's per-row statement handling is what keeps a 435,000-row
     import's extra tables (links, events) cheap. A refused row fails the whole call with
-    sqlalchemy's IntegrityError, as an INSERT would."""
+    sqlalchemy's IntegrityError, as an INSERT would: a Conflict out of `savepoint` or
+    `Store.write()` (issuer.storage.errors)."""
     if not rows:
         return
     session.flush()  # what the ORM holds goes first (a status list these rows refer to)

@@ -9,6 +9,7 @@ import pytest
 
 from issuer import cli
 from issuer.config import DEMO_PASSPHRASE, SETTINGS, Settings, warn_demo_passphrase
+from issuer.storage.engine import display_url
 from shared.errors import ConfigError
 
 
@@ -125,7 +126,7 @@ def test_session_secret_from_the_environment(tmp_path) -> None:
     given = "s" * 40
     settings = Settings.from_env({"SOCPASS_HOME": str(tmp_path), "SOCPASS_SECRET_KEY": given})
     assert session_secret(settings) == given.encode() and not (tmp_path / "secret_key").exists()
-    assert Settings.from_env({"SOCPASS_SECRET_KEY": given}).to_public_dict()["SOCPASS_SECRET_KEY"] == "********"
+    assert Settings.from_env({"SOCPASS_SECRET_KEY": given}).to_public_dict(display_url=display_url)["SOCPASS_SECRET_KEY"] == "********"
     with pytest.raises(ConfigError):
         session_secret(Settings.from_env({"SOCPASS_HOME": str(tmp_path), "SOCPASS_SECRET_KEY": "short"}))
 

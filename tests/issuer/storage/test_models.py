@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from issuer.service import IssuerService
 from issuer.storage import queries
 from issuer.storage.engine import Store
+from issuer.storage.errors import Conflict
 from issuer.storage.models import CredentialRow
 
 from tests.issuer.helpers import make_data
@@ -29,7 +29,7 @@ def test_database_refuses_two_live_credentials_for_one_registry_id(service: Issu
     data = make_data()
     first = service.issue("large_family", data)
     dup = _row(service, copy_of=first["id"], id="X" * 16, status_idx=(first["status"]["idx"] + 1) % 4096)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Conflict):
         with service.store.write() as session:
             session.add(dup)
     # Once the first is revoked, a new live one is allowed (the index is partial).
@@ -41,7 +41,7 @@ def test_database_refuses_two_live_credentials_for_one_registry_id(service: Issu
 def test_database_refuses_a_status_index_twice(service: IssuerService) -> None:
     first = service.issue("large_family", make_data())
     clash = _row(service, copy_of=first["id"], id="Y" * 16, registry_id="OTHER-1")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Conflict):
         with service.store.write() as session:
             session.add(clash)
 

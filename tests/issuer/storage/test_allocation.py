@@ -1,8 +1,8 @@
-"""Queries whose SQL differs between SQLite and PostgreSQL give the same answers on both."""
+"""The allocation query whose SQL differs between SQLite and PostgreSQL gives the same answers on both."""
 from __future__ import annotations
 
 from issuer.service import IssuerService
-from issuer.storage import queries
+from issuer.storage import allocation
 
 from tests.issuer.helpers import make_data
 
@@ -12,6 +12,6 @@ def test_status_indexes_taken_names_only_the_held_ones(service: IssuerService) -
             for n in range(3)}
     free = [idx for idx in range(64) if idx not in held][:5]
     with service.store.read() as session:
-        assert queries.status_indexes_taken(session, "1", [*free, *held]) == held
-        assert queries.status_indexes_taken(session, "1", free) == set()
-        assert queries.status_indexes_taken(session, "2", sorted(held)) == set()
+        assert allocation.status_indexes_taken(session, "1", [*free, *held]) == held
+        assert allocation.status_indexes_taken(session, "1", free) == set()
+        assert allocation.status_indexes_taken(session, "2", sorted(held)) == set()
