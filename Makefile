@@ -18,8 +18,10 @@ run: install
 	$(PY) -m issuer.demo
 
 # -rs: every skipped test's reason in the summary (a missing PostgreSQL, Chromium or wrk).
+# TEST_WORKERS pytest processes (pytest-xdist); TEST_WORKERS=0 runs everything in this one.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest -q -rs $(PYTEST_ARGS)
+	$(PY) -m pytest -q -rs -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench

@@ -5,6 +5,10 @@ this machine (127.0.0.1:5432, user postgres, no password), that one is used, so 
 `make test` runs the PostgreSQL variants too instead of skipping them; the tests create and drop
 their own databases there. Nothing answering: those tests skip with the reason in the summary
 (`make test` runs pytest -rs), and fail under CI=true.
+
+`make test` runs on two pytest-xdist workers with --dist loadgroup: the tests that measure a
+server's memory, threads or throughput, or load the machine themselves, are one group, so they
+run on one worker one after another and never measure each other.
 """
 from __future__ import annotations
 
@@ -34,3 +38,18 @@ def local_postgres_answers(timeout: float = 0.5) -> bool:
 def pytest_configure(config) -> None:
     if not os.environ.get(PG_ENV) and local_postgres_answers():
         os.environ[PG_ENV] = LOCAL_PG_URL  # subprocesses of the tests see it too
+
+
+# The tests that measure memory, threads, latency or throughput, or load both cores themselves.
+ONE_AT_A_TIME = ("tests/load/", "tests/test_bench_smoke.py", "tests/e2e/test_hostile_images.py",
+                 "tests/e2e/test_slow_clients.py", "tests/issuer/test_serve.py",
+                 "tests/issuer/test_gunicorn.py", "tests/faults/", "tests/issuer/test_prefork.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    import pytest
+
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith(ONE_AT_A_TIME):
+            item.add_marker(pytest.mark.xdist_group("one-at-a-time"))
