@@ -38,9 +38,3 @@ class NoActiveKey(ConfigError):
     """Нет активного ключа подписи: выполните `keys rotate` / no active signing key: run `keys rotate`."""
 
     code = "no_active_key"
-
-
-class StorageError(SocpassError):
-    """База данных недоступна или вернула ошибку / the database is unavailable or failed."""
-
-    code = "storage"

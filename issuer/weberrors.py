@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from issuer.accounts import Unauthorized
 from issuer.errors import AlreadyIssued, InvalidState, NotFound, NotInitialized
+from issuer.storage.errors import Unavailable
 from shared.errors import InputError, SocpassError
 
 log = logging.getLogger("socpass.issuer.web")
@@ -30,6 +31,8 @@ STATUSES: tuple[tuple[type[SocpassError], int], ...] = (
 )
 CONFIG_MESSAGE = "ошибка настройки издателя / issuer configuration error"
 INTERNAL_MESSAGE = "внутренняя ошибка / internal error"
+UNAVAILABLE_MESSAGE = ("база данных недоступна, повторите позже / the database is unavailable, "
+                       "try again later")
 CSRF_MESSAGE = ("Форма устарела или отправлена не со страницы консоли: обновите страницу и "
                 "повторите / the form expired or did not come from the console: reload the page "
                 "and try again")
@@ -102,6 +105,12 @@ def init_app(app: Flask) -> None:
             return error(status, err.code, err.description)
         log.error("issuer misconfigured: %s", err.code)
         return error(status, err.code, CONFIG_MESSAGE)
+
+    @app.errorhandler(Unavailable)
+    def _database_down(err: Unavailable) -> Response:
+        # A restart or failover of the database: the client may retry; not our code's fault.
+        log.error("database unavailable: %s", err.kind)
+        return error(503, "database_unavailable", UNAVAILABLE_MESSAGE)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:

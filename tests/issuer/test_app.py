@@ -103,3 +103,21 @@ def test_unexpected_errors_are_json_without_detail(app: Flask, client: FlaskClie
     assert response.status_code == 500
     assert "Иванова" not in response.get_data(as_text=True)
     assert response.get_json()["error"] == "internal_error"
+
+
+def test_a_database_that_cannot_be_reached_is_503_without_detail(client: FlaskClient,
+                                                                 service: IssuerService, monkeypatch) -> None:
+    from sqlalchemy import create_engine
+
+    from issuer.storage.errors import storage_errors
+
+    def down(list_id: str) -> str:
+        with storage_errors():  # what Store.read() does with the driver's refusal
+            create_engine("postgresql+psycopg://nobody@127.0.0.1:1/socpass").connect()
+        return ""
+
+    monkeypatch.setattr(service, "status_list_token", down)
+    response = client.get("/status/1")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "database_unavailable"
+    assert "127.0.0.1" not in response.get_data(as_text=True)  # no connection detail to clients
