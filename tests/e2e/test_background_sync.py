@@ -7,7 +7,7 @@ import time
 import urllib.request
 
 from tests.e2e.conftest import free_port, http_status, post_json
-from tests.e2e.test_spine import LF, world  # noqa: F401  (an issuer and a venue)
+from tests.e2e.test_spine import serving_one_credential, world  # noqa: F401  (an issuer and a venue)
 
 INTERVAL = 2  # seconds; the default is 300
 
@@ -30,12 +30,7 @@ def wait_for(predicate, what: str, seconds: float = 60):
 
 def test_revocation_reaches_the_running_verifier_without_a_manual_sync(world):
     issuer, verifier = world
-    port = free_port()
-    issuer.json("issuer", "init", "--issuer-id", "RU-27", "--name", "Министерство",
-                "--url", f"http://127.0.0.1:{port}")
-    lf = issuer.json("issuer", "issue", "--type", "large_family",
-                     "--data", json.dumps(LF, ensure_ascii=False))
-    base = issuer.serve("issuer", port)
+    base, lf = serving_one_credential(issuer)
 
     # The issuer answers conditional requests for everything a verifier syncs.
     for path in ("/.well-known/jwks.json", "/.well-known/socpass-issuer.json",

@@ -3,10 +3,8 @@ plain ValueError, which /api/verify answered with a 500. Every JSON endpoint of 
 over real HTTP, answers 400."""
 from __future__ import annotations
 
-import json
-
 from tests.e2e.conftest import free_port, http_status
-from tests.e2e.test_spine import LF, world  # noqa: F401  (an issuer and a venue)
+from tests.e2e.test_spine import serving_one_credential, world  # noqa: F401  (an issuer and a venue)
 
 HUGE = b'{"qr": "1", "x": ' + b"9" * 100_000 + b"}"
 
@@ -20,13 +18,9 @@ def post(url: str, body: bytes, token: str | None = None) -> int:
 
 def test_a_number_past_the_digit_limit_is_a_400_everywhere(world):
     issuer, verifier = world
-    port = free_port()
-    issuer.json("issuer", "init", "--issuer-id", "RU-27", "--name", "Министерство",
-                "--url", f"http://127.0.0.1:{port}")
-    cid = issuer.json("issuer", "issue", "--type", "large_family",
-                      "--data", json.dumps(LF, ensure_ascii=False))["id"]
+    base, lf = serving_one_credential(issuer)
+    cid = lf["id"]
     token = issuer.json("issuer", "tokens", "create", "реестр")["token"]
-    base = issuer.serve("issuer", port)
     verifier.run("verifier", "sync", base)
     vbase = verifier.serve("verifier", free_port())
 

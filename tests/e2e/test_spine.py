@@ -34,6 +34,17 @@ def world(tmp_path):
     verifier.stop()
 
 
+def serving_one_credential(issuer) -> tuple[str, dict]:
+    """An issuer on its own address with one large-family credential, serving: (its URL, the
+    credential as `issue` printed it)."""
+    port = free_port()
+    issuer.json("issuer", "init", "--issuer-id", "RU-27", "--name", "Министерство",
+                "--url", f"http://127.0.0.1:{port}")
+    lf = issuer.json("issuer", "issue", "--type", "large_family",
+                     "--data", json.dumps(LF, ensure_ascii=False))
+    return issuer.serve("issuer", port), lf
+
+
 def test_credential_life_over_http(world, tmp_path):
     issuer, verifier = world
     port = free_port()
