@@ -7,7 +7,7 @@ the credential replaced and the audit events. They differ only in how they write
 - One at a time (`issue_one`, `reconcile_one`; also the import's fallback when a batch fails):
   the status index is placed by `StatusAllocator.place`, which retries a random index that
   another process took meanwhile, and the row goes in through the ORM.
-- A batch (`start_batch`, `reconcile_batch`), inside the caller's write transaction: one query
+- A batch (`start_batch`, then `PendingBatch.finish`), inside the caller's write transaction: one query
   for the live credentials of every registry_id in it, the status indexes allocated together
   (`StatusAllocator.reserve_many` and `draw`), the claims handed to the signer (issuer.signpool:
   a second process when there is one), then, while the tokens are being signed, one statement
@@ -218,15 +218,10 @@ class PendingBatch:
         return self._outcomes, self._refused
 
 
-def reconcile_batch(ctx: Context, session: Session, batch: Sequence[Row], *,
-                    now: datetime, signer: "TokenSigner | None" = None) -> Outcomes:
-    """Import many registry entries: their outcomes and the rows refused, as (line, message)."""
-    return start_batch(ctx, session, batch, now=now, signer=signer).finish()
-
-
 def start_batch(ctx: Context, session: Session, batch: Sequence[Row], *,
                 now: datetime, signer: "TokenSigner | None" = None) -> PendingBatch:
-    """Everything of `reconcile_batch` but the insert of the last group's credentials."""
+    """Import many registry entries, all but the insert of the last group's credentials:
+    `PendingBatch.finish()` does that and gives the outcomes and the rows refused."""
     outcomes: list[str] = []
     refused: list[tuple[int, str]] = []
     pending: _PendingCredentials | None = None

@@ -97,15 +97,11 @@ _DATA_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def new_credential_id() -> str:
-    """The jti: 12 random bytes, 16 base64url characters, never starting with "-" (the id is
-    typed as a command-line argument, where a leading "-" reads as an option)."""
-    return new_credential_ids(1)[0]
-
-
 def new_credential_ids(count: int) -> list[str]:
-    """`count` ids as `new_credential_id` makes them, from one read of the system's random
-    source per round (a read per id costs an import more than the rest of making it)."""
+    """`count` jtis: 12 random bytes each, 16 base64url characters, never starting with "-" (the
+    id is typed as a command-line argument, where a leading "-" reads as an option); from one
+    read of the system's random source per round (a read per id costs an import more than the
+    rest of making it)."""
     ids: list[str] = []
     while len(ids) < count:
         pool = secrets.token_bytes(_JTI_BYTES * (count - len(ids)))

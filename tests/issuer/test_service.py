@@ -256,4 +256,4 @@ def test_credential_ids_never_start_with_a_dash(monkeypatch) -> None:
 
     draws = iter([b"\xfb" + bytes(11), b"\x00" * 12])  # the first encodes to "-w...", the second not
     monkeypatch.setattr(issuer.registry.secrets, "token_bytes", lambda n: next(draws))
-    assert issuer.registry.new_credential_id() == "A" * 16
+    assert issuer.registry.new_credential_ids(1) == ["A" * 16]
