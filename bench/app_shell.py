@@ -38,14 +38,6 @@ def _sized(page) -> list[tuple[str, int]]:
     return seen
 
 
-def _poll(page, expression: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise TimeoutError(expression)
-        page.wait_for_timeout(50)
-
-
 def first_visit_and_refresh(playwright, root: Path) -> dict:
     from tests.browser.app_shell_harness import PublishedMinistry, StaticServer, persistent_context
 
@@ -126,7 +118,7 @@ def federal_refresh(playwright, root: Path, regions: int) -> dict:
 
 def cold_start_offline(playwright, profile: Path, url: str, qr: str, rounds: int) -> list[float]:
     """From navigation to the verdict on screen, handheld path, browser offline, server gone."""
-    from tests.browser.app_shell_harness import persistent_context
+    from tests.browser.app_shell_harness import persistent_context, wait_until
 
     times = []
     for _ in range(rounds):
@@ -136,7 +128,7 @@ def cold_start_offline(playwright, profile: Path, url: str, qr: str, rounds: int
             start = time.perf_counter()
             page.goto(url + "/scan/")
             page.wait_for_selector("#qr")
-            _poll(page, "document.documentElement.dataset.socpass === 'started'")
+            wait_until(page, "document.documentElement.dataset.socpass === 'started'", every_ms=50)
             page.fill("#qr", qr)  # what a handheld scanner types, at once
             page.press("#qr", "Enter")
             page.wait_for_selector("#result:not([hidden])", timeout=30000)
@@ -266,14 +258,14 @@ def memory_over_scans(playwright, profile: Path, url: str, qrs: dict[str, str],
     (digits typed into the field + Enter) every tenth scan; accepted, revoked and malformed codes
     mixed. Chromium runs with --expose-gc and gc() is called (twice: weak references of the
     first pass) right before each reading, so what is left is what the app retains."""
-    from tests.browser.app_shell_harness import persistent_context
+    from tests.browser.app_shell_harness import persistent_context, wait_until
 
     codes = [qrs["family"], qrs["revoked"], qrs["family"][:-7] + "1234567", "garbage " * 4]
     context = persistent_context(playwright, profile, "--js-flags=--expose-gc", offline=True)
     try:
         page = context.new_page()
         page.goto(url + "/scan/")
-        _poll(page, "document.documentElement.dataset.socpass === 'started'")
+        wait_until(page, "document.documentElement.dataset.socpass === 'started'", every_ms=50)
         page.evaluate("window.socpass.ready")
         points = []
         done = 0

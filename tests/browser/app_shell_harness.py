@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -144,3 +145,11 @@ def persistent_context(playwright, profile: Path, *extra: str, offline: bool = F
         str(profile), executable_path=chromium_executable(), headless=True,
         args=[*BASE_ARGS, *extra], viewport={"width": 1280, "height": 800}, offline=offline)
     return context
+
+
+def wait_until(page, expression: str, seconds: float = 30, every_ms: int = 200) -> None:
+    """page.wait_for_function polls with eval(), which the app's CSP forbids (rightly)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
+        page.wait_for_timeout(every_ms)

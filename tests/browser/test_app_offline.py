@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from issuer.scanapp import revision
-from tests.browser.app_shell_harness import PublishedMinistry, StaticServer, persistent_context
+from tests.browser.app_shell_harness import PublishedMinistry, StaticServer, persistent_context, wait_until
 from tests.browser.harness import (BASE_ARGS, RECORD_BEEPS, as_russian_layout, camera_video,
                                    chromium_executable, fake_camera_args)
 
@@ -71,14 +70,6 @@ def fast_site(tmp_path, issued):
     ministry, server = published_site(tmp_path, REFRESH_SECONDS, issued)
     yield ministry, server
     server.stop()
-
-
-def wait_until(page, expression: str, seconds: float = 30) -> None:
-    """page.wait_for_function polls with eval(), which the app's CSP forbids (rightly)."""
-    deadline = time.monotonic() + seconds
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
-        page.wait_for_timeout(200)
 
 
 def install(playwright, profile, url):

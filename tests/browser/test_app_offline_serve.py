@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from tests.browser.app_shell_harness import ISSUER_CLI, PublishedMinistry, persistent_context
-from tests.browser.test_app_offline import READY, verdict, wait_until
+from tests.browser.app_shell_harness import ISSUER_CLI, PublishedMinistry, persistent_context, wait_until
+from tests.browser.test_app_offline import READY, verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
