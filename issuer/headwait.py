@@ -71,7 +71,9 @@ class HeadWaiter:
         self.stopped = True
         os.write(self.wake_w, b"x")
         self.thread.join(5)
-        for sock in list(self.waiting):
+        with self.lock:  # connections accepted but not yet taken by the waiting thread too
+            incoming, self.incoming = self.incoming, []
+        for sock in [*self.waiting, *(sock for sock, _ in incoming)]:
             sock.close()
         self.selector.close()
         os.close(self.wake_r)

@@ -77,7 +77,10 @@ class BoundedWSGIServer(BaseWSGIServer):
         self.heads.add(request, client_address)
 
     def _head_ready(self, request: Any, client_address: Any, head: bytes) -> None:
-        self.pool.submit(self._serve_one, request, client_address, head)
+        future = self.pool.submit(self._serve_one, request, client_address, head)
+        # A connection whose turn never comes (the server closing cancels the queue) is closed
+        # here, not left for the garbage collector.
+        future.add_done_callback(lambda done: done.cancelled() and self.shutdown_request(request))
 
     def _serve_one(self, request: Any, client_address: Any, head: bytes) -> None:
         self.current.head = head

@@ -153,7 +153,10 @@ class BoundedServer(BaseWSGIServer):
         selector.unregister(conn)
         del waiting[conn]
         self.heads[conn] = bytes(state.head)
-        self._pool.submit(self._serve_one, conn, state.addr)
+        future = self._pool.submit(self._serve_one, conn, state.addr)
+        # A connection whose turn never comes (the server closing cancels the queue) is closed
+        # here, not left for the garbage collector.
+        future.add_done_callback(lambda done: done.cancelled() and _close(conn))
 
     def _drop(self, conn: socket.socket, selector: selectors.BaseSelector,
               waiting: dict[socket.socket, _Waiting]) -> None:
