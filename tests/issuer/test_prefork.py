@@ -10,14 +10,14 @@ import time
 # A worker that takes a while to start (building its app under load) before it installs its
 # own SIGTERM handler; then it serves until that handler asks it to stop.
 SLOW_WORKER = textwrap.dedent("""
-    import socket, sys, threading, time
+    import os, sys, threading, time
     from issuer import prefork
 
     def serve(listener):
         time.sleep(float(sys.argv[1]))
         done = threading.Event()
         prefork.stop_on_sigterm(done.set)
-        print("serving", flush=True)
+        os.write(1, b"serving\\n")  # one write: two workers share this pipe
         done.wait()
 
     prefork.run("127.0.0.1", 0, 2, serve)
